@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from caresync.core import views as core_views
+
+urlpatterns = [
+    path("health/", core_views.health, name="health"),
+    path("api/v1/", include("caresync.api_urls")),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("django-admin/", admin.site.urls),
+    path("", include("caresync.web.urls")),
+]
+
+handler400 = "caresync.core.views.bad_request"
+handler403 = "caresync.core.views.permission_denied"
+handler404 = "caresync.core.views.page_not_found"
+handler500 = "caresync.core.views.server_error"

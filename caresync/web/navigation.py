@@ -1,0 +1,36 @@
+"""The sidebar: which sections each role sees. Later capabilities add entries here."""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    icon: str
+    roles: frozenset[str]
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name)
+
+
+ALL_ROLES = frozenset({"platform_admin", "org_admin", "practitioner", "staff", "patient"})
+
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("Dashboard", "web:dashboard", "layout-dashboard", ALL_ROLES),
+    NavItem("API docs", "api-docs", "book-open", frozenset({"platform_admin", "org_admin"})),
+    NavItem("System health", "web:system", "activity", frozenset({"platform_admin"})),
+)
+
+
+def nav_for_roles(roles: set[str], current_path: str) -> list[dict]:
+    items = []
+    for item in NAV_ITEMS:
+        if roles & item.roles:
+            url = item.url
+            active = current_path == url if url == "/" else current_path.startswith(url)
+            items.append({"label": item.label, "url": url, "icon": item.icon, "active": active})
+    return items
