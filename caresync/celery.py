@@ -13,8 +13,15 @@ app.autodiscover_tasks()
 
 
 def ensure_filesystem_broker_folders() -> None:
-    """Create the folders the server-less file-system broker reads and writes."""
-    options = app.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "control_folder"):
-        if options.get(key):
-            Path(options[key]).mkdir(parents=True, exist_ok=True)
+    """Create the folders the server-less file-system broker and beat write to."""
+    conf = app.conf
+    options = conf.broker_transport_options or {}
+    folders = [options.get(key) for key in ("data_folder_in", "data_folder_out", "control_folder")]
+    folders.append(str(Path(conf.beat_schedule_filename).parent))
+    for folder in filter(None, folders):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+@app.on_after_configure.connect
+def _prepare_folders(sender, **kwargs) -> None:
+    ensure_filesystem_broker_folders()

@@ -61,7 +61,9 @@ if DJANGO_ENV not in {"development", "production"}:
 PRODUCTION = DJANGO_ENV == "production"
 
 if PRODUCTION:
-    _missing = [name for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL") if not env_str(name)]
+    _missing = [
+        name for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL") if not env_str(name)
+    ]
     if _missing:
         raise ImproperlyConfigured(
             "DJANGO_ENV=production refuses to start without: " + ", ".join(_missing)
@@ -230,6 +232,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_ROOT = VAR_DIR / "media"
+# Development serves straight from the apps' static folders; production from STATIC_ROOT.
+WHITENOISE_USE_FINDERS = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -26,8 +26,18 @@ class MeOutput(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "first_name", "last_name", "phone", "locale", "time_zone",
-                  "is_platform_admin", "roles", "memberships"]
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "phone",
+            "locale",
+            "time_zone",
+            "is_platform_admin",
+            "roles",
+            "memberships",
+        ]
 
     def _memberships(self, user):
         if not hasattr(self, "_cached_memberships"):

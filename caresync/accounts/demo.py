@@ -28,9 +28,15 @@ class DemoOrganization:
 
 DEMO_ORGANIZATIONS = (
     DemoOrganization(
-        name="Harbour Health Clinic", slug="harbour-health", time_zone="Australia/Sydney",
-        country="AU", subdivision="NSW", currency="AUD", phone="+61 2 9000 1000",
-        address="120 George Street, Sydney NSW 2000, Australia", fee=Decimal("95.00"),
+        name="Harbour Health Clinic",
+        slug="harbour-health",
+        time_zone="Australia/Sydney",
+        country="AU",
+        subdivision="NSW",
+        currency="AUD",
+        phone="+61 2 9000 1000",
+        address="120 George Street, Sydney NSW 2000, Australia",
+        fee=Decimal("95.00"),
         staff_names=(
             ("orgadmin", "Olivia", "Hart", "org_admin"),
             ("doctor1", "James", "Whitfield", "doctor"),
@@ -41,18 +47,38 @@ DEMO_ORGANIZATIONS = (
             ("staff1", "Sophie", "Nguyen", "staff"),
         ),
         patient_names=(
-            ("Jack", "Thompson"), ("Charlotte", "Smith"), ("Noah", "Williams"),
-            ("Amelia", "Brown"), ("William", "Jones"), ("Isla", "Wilson"), ("Oliver", "Taylor"),
-            ("Mia", "Anderson"), ("Henry", "Martin"), ("Ava", "White"), ("Leo", "Harris"),
-            ("Grace", "Clarke"), ("Lucas", "Walker"), ("Chloe", "Robinson"), ("Ethan", "Young"),
-            ("Zoe", "King"), ("Mason", "Wright"), ("Ruby", "Scott"), ("Harper", "Green"),
+            ("Jack", "Thompson"),
+            ("Charlotte", "Smith"),
+            ("Noah", "Williams"),
+            ("Amelia", "Brown"),
+            ("William", "Jones"),
+            ("Isla", "Wilson"),
+            ("Oliver", "Taylor"),
+            ("Mia", "Anderson"),
+            ("Henry", "Martin"),
+            ("Ava", "White"),
+            ("Leo", "Harris"),
+            ("Grace", "Clarke"),
+            ("Lucas", "Walker"),
+            ("Chloe", "Robinson"),
+            ("Ethan", "Young"),
+            ("Zoe", "King"),
+            ("Mason", "Wright"),
+            ("Ruby", "Scott"),
+            ("Harper", "Green"),
             ("Archie", "Baker"),
         ),
     ),
     DemoOrganization(
-        name="Himalaya Care Hospital", slug="himalaya-care", time_zone="Asia/Kathmandu",
-        country="NP", subdivision="", currency="NPR", phone="+977 1 4000 200",
-        address="Maharajgunj Road, Kathmandu 44600, Nepal", fee=Decimal("1500.00"),
+        name="Himalaya Care Hospital",
+        slug="himalaya-care",
+        time_zone="Asia/Kathmandu",
+        country="NP",
+        subdivision="",
+        currency="NPR",
+        phone="+977 1 4000 200",
+        address="Maharajgunj Road, Kathmandu 44600, Nepal",
+        fee=Decimal("1500.00"),
         staff_names=(
             ("orgadmin", "Sita", "Shrestha", "org_admin"),
             ("doctor1", "Ramesh", "Adhikari", "doctor"),
@@ -63,11 +89,25 @@ DEMO_ORGANIZATIONS = (
             ("staff1", "Pooja", "Maharjan", "staff"),
         ),
         patient_names=(
-            ("Aarav", "Sharma"), ("Aasha", "Thapa"), ("Bibek", "Rai"), ("Deepa", "Magar"),
-            ("Hari", "Poudel"), ("Kabita", "Bhandari"), ("Kiran", "Lama"), ("Laxmi", "Basnet"),
-            ("Manish", "Khadka"), ("Nisha", "Pandey"), ("Prakash", "Bhattarai"),
-            ("Rita", "Acharya"), ("Sagar", "Dahal"), ("Sabina", "Koirala"), ("Suraj", "Giri"),
-            ("Tara", "Neupane"), ("Ujjwal", "Regmi"), ("Yamuna", "Oli"), ("Binod", "Sapkota"),
+            ("Aarav", "Sharma"),
+            ("Aasha", "Thapa"),
+            ("Bibek", "Rai"),
+            ("Deepa", "Magar"),
+            ("Hari", "Poudel"),
+            ("Kabita", "Bhandari"),
+            ("Kiran", "Lama"),
+            ("Laxmi", "Basnet"),
+            ("Manish", "Khadka"),
+            ("Nisha", "Pandey"),
+            ("Prakash", "Bhattarai"),
+            ("Rita", "Acharya"),
+            ("Sagar", "Dahal"),
+            ("Sabina", "Koirala"),
+            ("Suraj", "Giri"),
+            ("Tara", "Neupane"),
+            ("Ujjwal", "Regmi"),
+            ("Yamuna", "Oli"),
+            ("Binod", "Sapkota"),
             ("Sunita", "Chaudhary"),
         ),
     ),
@@ -78,8 +118,14 @@ def _user(email: str, first: str, last: str, time_zone: str, **extra) -> User:
     existing = User.objects.filter(email=email).first()
     if existing is not None:
         return existing
-    return user_create(email=email, password=settings.DEMO_PASSWORD, first_name=first,
-                       last_name=last, time_zone=time_zone, **extra)
+    return user_create(
+        email=email,
+        password=settings.DEMO_PASSWORD,
+        first_name=first,
+        last_name=last,
+        time_zone=time_zone,
+        **extra,
+    )
 
 
 def seed(log) -> list[tuple[str, str]]:
@@ -92,9 +138,16 @@ def seed(log) -> list[tuple[str, str]]:
         organization = Organization.objects.filter(slug=spec.slug).first()
         if organization is None:
             organization = organization_create(
-                actor=None, name=spec.name, slug=spec.slug, time_zone=spec.time_zone,
-                country=spec.country, subdivision=spec.subdivision, currency=spec.currency,
-                email=f"hello@{spec.slug}.test", phone=spec.phone, address=spec.address,
+                actor=None,
+                name=spec.name,
+                slug=spec.slug,
+                time_zone=spec.time_zone,
+                country=spec.country,
+                subdivision=spec.subdivision,
+                currency=spec.currency,
+                email=f"hello@{spec.slug}.test",
+                phone=spec.phone,
+                address=spec.address,
                 default_appointment_fee=spec.fee,
             )
             log(f"created organization {organization.name}")
@@ -104,8 +157,12 @@ def seed(log) -> list[tuple[str, str]]:
             if kind in Membership.Role.values:
                 membership_create(user=user, organization=organization, role=kind)
             else:
-                membership_create(user=user, organization=organization,
-                                  role=Membership.Role.PRACTITIONER, practitioner_kind=kind)
+                membership_create(
+                    user=user,
+                    organization=organization,
+                    role=Membership.Role.PRACTITIONER,
+                    practitioner_kind=kind,
+                )
             if local in {"orgadmin", "doctor1", "nurse1", "radiologist1", "staff1"}:
                 logins.append((email, f"{kind.replace('_', ' ')} · {spec.name}"))
         for number, (first, last) in enumerate(spec.patient_names, start=1):

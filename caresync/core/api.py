@@ -23,8 +23,10 @@ class StrictFieldsMixin:
             unknown = sorted(set(data.keys()) - known)
             if unknown:
                 raise serializers.ValidationError(
-                    {name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
-                     for name in unknown}
+                    {
+                        name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
+                        for name in unknown
+                    }
                 )
         return super().to_internal_value(data)
 

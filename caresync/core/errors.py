@@ -30,8 +30,15 @@ class ApplicationError(Exception):
 
     status_code = status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, message: str, *, code: str = "invalid", status_code: int | None = None,
-                 fields: dict | None = None, extra: dict | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "invalid",
+        status_code: int | None = None,
+        fields: dict | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.code = code
@@ -41,10 +48,15 @@ class ApplicationError(Exception):
         self.extra = extra or {}
 
 
-def error_body(*, code: str, message: str, fields: dict | None = None,
-               extra: dict | None = None) -> dict:
-    body = {"code": code, "message": message, "fields": fields or {},
-            "request_id": current_request_id()}
+def error_body(
+    *, code: str, message: str, fields: dict | None = None, extra: dict | None = None
+) -> dict:
+    body = {
+        "code": code,
+        "message": message,
+        "fields": fields or {},
+        "request_id": current_request_id(),
+    }
     if extra:
         body.update(extra)
     return {"error": body}
@@ -90,8 +102,11 @@ def api_exception_handler(exc, context):
             status=exc.status_code,
         )
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict")
-                                         else {"non_field_errors": exc.messages})
+        exc = exceptions.ValidationError(
+            detail=exc.message_dict
+            if hasattr(exc, "error_dict")
+            else {"non_field_errors": exc.messages}
+        )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -104,8 +119,10 @@ def api_exception_handler(exc, context):
         )
     elif isinstance(exc, SuspiciousOperation):
         set_rollback()
-        return Response(error_body(code="bad_request", message="The request was refused."),
-                        status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            error_body(code="bad_request", message="The request was refused."),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
 
     if not isinstance(exc, exceptions.APIException):
         return None  # unexpected: Django logs it and handler500 renders the JSON shape
@@ -127,8 +144,11 @@ def api_exception_handler(exc, context):
             str(full.get("message")) if isinstance(full, dict) else str(exc.detail)
         )
         fields = {}
-    return Response(error_body(code=code, message=message, fields=fields),
-                    status=exc.status_code, headers=headers)
+    return Response(
+        error_body(code=code, message=message, fields=fields),
+        status=exc.status_code,
+        headers=headers,
+    )
 
 
 # --- Django-level error views (outside DRF: 404 on unknown URLs, 500, CSRF) --------

@@ -1,5 +1,9 @@
-from django.http import HttpResponseBadRequest, HttpResponseNotFound, HttpResponseServerError
-from django.http import JsonResponse
+from django.http import (
+    HttpResponseBadRequest,
+    HttpResponseNotFound,
+    HttpResponseServerError,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.cache import never_cache
@@ -19,15 +23,23 @@ def health(request):
 
 def bad_request(request, exception=None):
     if wants_json(request):
-        return json_error(request, status_code=400, code="bad_request",
-                          message="The request could not be understood.")
+        return json_error(
+            request,
+            status_code=400,
+            code="bad_request",
+            message="The request could not be understood.",
+        )
     return HttpResponseBadRequest(loader.render_to_string("400.html", request=request))
 
 
 def permission_denied(request, exception=None):
     if wants_json(request):
-        return json_error(request, status_code=403, code="permission_denied",
-                          message="You do not have permission to perform this action.")
+        return json_error(
+            request,
+            status_code=403,
+            code="permission_denied",
+            message="You do not have permission to perform this action.",
+        )
     return render(request, "403.html", status=403)
 
 
@@ -39,14 +51,22 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     if wants_json(request):
-        return json_error(request, status_code=500, code="server_error",
-                          message="An unexpected error occurred. It has been logged.")
+        return json_error(
+            request,
+            status_code=500,
+            code="server_error",
+            message="An unexpected error occurred. It has been logged.",
+        )
     # No request context: the failure may be in a context processor or the database.
     return HttpResponseServerError(loader.render_to_string("500.html"))
 
 
 def csrf_failure(request, reason=""):
     if wants_json(request):
-        return json_error(request, status_code=403, code="csrf_failed",
-                          message="CSRF verification failed. Reload the page and try again.")
+        return json_error(
+            request,
+            status_code=403,
+            code="csrf_failed",
+            message="CSRF verification failed. Reload the page and try again.",
+        )
     return render(request, "403_csrf.html", status=403)

@@ -38,15 +38,25 @@ class UserEventConsumer(AsyncJsonWebsocketConsumer):
                 {"type": "user.event", "payload": {"type": "echo", "data": content.get("data")}},
             )
         else:
-            await self.send_json({"type": "error", "code": "unknown_message_type",
-                                  "message": "Send {\"type\": \"ping\"} or {\"type\": \"echo\"}."})
+            await self.send_json(
+                {
+                    "type": "error",
+                    "code": "unknown_message_type",
+                    "message": 'Send {"type": "ping"} or {"type": "echo"}.',
+                }
+            )
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         try:
             await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
         except ValueError:
-            await self.send_json({"type": "error", "code": "parse_error",
-                                  "message": "Messages must be JSON objects."})
+            await self.send_json(
+                {
+                    "type": "error",
+                    "code": "parse_error",
+                    "message": "Messages must be JSON objects.",
+                }
+            )
 
     async def user_event(self, event):
         await self.send_json(event["payload"])

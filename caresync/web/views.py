@@ -37,9 +37,7 @@ def organization_switch(request):
         wanted = int(request.POST.get("membership", ""))
     except ValueError:
         wanted = None
-    membership = next(
-        (m for m in memberships_for_user(user=request.user) if m.pk == wanted), None
-    )
+    membership = next((m for m in memberships_for_user(user=request.user) if m.pk == wanted), None)
     if membership is None:
         messages.error(request, "That organization is not one of yours.")
     else:

@@ -14,8 +14,9 @@ class Command(BaseCommand):
     help = "Load the demo organizations, people and data (idempotent). Refused in production."
 
     def add_arguments(self, parser):
-        parser.add_argument("--quiet-logins", action="store_true",
-                            help="Do not print the demo logins.")
+        parser.add_argument(
+            "--quiet-logins", action="store_true", help="Do not print the demo logins."
+        )
 
     def handle(self, *args, **options):
         if settings.PRODUCTION:
@@ -26,8 +27,7 @@ class Command(BaseCommand):
                 logins.extend(import_module(module_path).seed(self._log) or [])
         if options["quiet_logins"]:
             return
-        self.stdout.write(self.style.SUCCESS("\nDemo logins (password: %s)" %
-                                             settings.DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"\nDemo logins (password: {settings.DEMO_PASSWORD})"))
         width = max(len(login) for login, _ in logins)
         for login, description in logins:
             self.stdout.write(f"  {login.ljust(width)}  {description}")

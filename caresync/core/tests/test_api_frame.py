@@ -1,0 +1,34 @@
+import pytest
+from rest_framework.test import APIRequestFactory
+
+from caresync.core.api import PageNumberPagination
+
+pytestmark = pytest.mark.django_db
+
+
+def test_openapi_schema_is_served_and_documents_the_api(client):
+    response = client.get("/api/v1/schema/", headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    assert "/api/v1/me/" in schema["paths"]
+
+
+@pytest.mark.parametrize("url", ["/api/v1/docs/", "/api/v1/redoc/"])
+def test_api_docs_pages_use_local_assets_only(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/" in html
+    assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
+
+
+def test_page_size_parameter_is_capped():
+    paginator = PageNumberPagination()
+    request = APIRequestFactory().get("/x/", {"page_size": "5000"})
+    from rest_framework.request import Request
+
+    assert paginator.get_page_size(Request(request)) == 100
+    request = APIRequestFactory().get("/x/", {"page_size": "7"})
+    assert paginator.get_page_size(Request(request)) == 7
+    assert paginator.get_page_size(Request(APIRequestFactory().get("/x/"))) == 25
