@@ -1,19 +1,51 @@
-"""Request id: taken from ``X-Request-ID`` when well-formed, else generated."""
+"""Request context (id, client address, user agent) for logs, error bodies and the audit trail."""
 
+import contextlib
 import contextvars
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str = "-"
+    ip: str | None = None
+    user_agent: str = ""
+
+
+_NO_REQUEST = RequestContext()
+_context: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
+    "request_context", default=_NO_REQUEST
+)
+
+
+def current_request_context() -> RequestContext:
+    return _context.get()
+
+
 def current_request_id() -> str:
-    return _request_id.get()
+    return _context.get().request_id
+
+
+@contextlib.contextmanager
+def request_context(*, request_id: str | None = None, ip: str | None = None, user_agent: str = ""):
+    """Set the context outside HTTP requests (WebSocket consumers, tasks, commands)."""
+    token = _context.set(
+        RequestContext(request_id=request_id or uuid.uuid4().hex, ip=ip, user_agent=user_agent)
+    )
+    try:
+        yield
+    finally:
+        _context.reset(token)
 
 
 class RequestIdMiddleware:
+    """Take ``X-Request-ID`` when well-formed, else generate one; echo it in the response."""
+
     header = "X-Request-ID"
 
     def __init__(self, get_response):
@@ -23,11 +55,12 @@ class RequestIdMiddleware:
         incoming = request.headers.get(self.header, "")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
-        token = _request_id.set(request_id)
-        try:
+        with request_context(
+            request_id=request_id,
+            ip=request.META.get("REMOTE_ADDR") or None,
+            user_agent=request.headers.get("User-Agent", "")[:512],
+        ):
             response = self.get_response(request)
-        finally:
-            _request_id.reset(token)
         response[self.header] = request_id
         return response
 
