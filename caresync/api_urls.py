@@ -8,14 +8,31 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
-from caresync.accounts.api import MeView
+from caresync.accounts import api as accounts_api
+from caresync.accounts import oauth_views
+from caresync.core import api as core_api
 
 router = DefaultRouter()
+router.include_root_view = False
+router.register("organizations", accounts_api.OrganizationViewSet, basename="organization")
+router.register("members", accounts_api.MemberViewSet, basename="member")
+router.register("audit-events", core_api.AuditEventViewSet, basename="audit-event")
+
+auth_urlpatterns = [
+    path("token/", oauth_views.TokenView.as_view(), name="oauth-token"),
+    path("revoke-token/", oauth_views.RevokeTokenView.as_view(), name="oauth-revoke"),
+    path("introspect/", oauth_views.IntrospectTokenView.as_view(), name="oauth-introspect"),
+    path("authorize/", oauth_views.AuthorizationView.as_view(), name="oauth-authorize"),
+    path("password-reset/", accounts_api.PasswordResetView.as_view(), name="api-password-reset"),
+    path("set-password/", accounts_api.SetPasswordView.as_view(), name="api-set-password"),
+    path("register/", accounts_api.RegisterView.as_view(), name="api-register"),
+]
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
-    path("me/", MeView.as_view(), name="api-me"),
+    path("auth/", include(auth_urlpatterns)),
+    path("me/", accounts_api.MeView.as_view(), name="api-me"),
     path("", include(router.urls)),
 ]

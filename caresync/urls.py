@@ -13,6 +13,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("caresync.accounts.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("caresync.web.urls")),
 ]

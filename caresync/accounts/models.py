@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from oauth2_provider.models import AbstractApplication
 
 
 def validate_time_zone(value: str) -> None:
@@ -151,3 +152,19 @@ class Membership(models.Model):
         if self.role == self.Role.PRACTITIONER:
             return self.get_practitioner_kind_display()
         return self.get_role_display()
+
+
+class Application(AbstractApplication):
+    """An OAuth2 client. Integrations (client credentials) act within one organization."""
+
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="oauth_applications",
+        help_text="Required for client-credentials integrations: the tenant they act in.",
+    )
+
+    class Meta(AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"

@@ -1,8 +1,13 @@
 """Reads for the signed-in user's organizations and roles."""
 
 from django.db.models import Count, QuerySet
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
 
 from caresync.accounts.models import Membership, Organization, User
+from caresync.core import policy
+from caresync.core.errors import ApplicationError
+from caresync.core.policy import Actor
 
 SESSION_ORGANIZATION_KEY = "active_organization_id"
 
@@ -45,3 +50,92 @@ def organizations_for_platform(*, user: User) -> QuerySet[Organization]:
     if not user.is_platform_admin:
         return Organization.objects.none()
     return Organization.objects.order_by("name")
+
+
+def actor_for(
+    *, user: User, organization: Organization | None, scopes: frozenset[str] | None = None
+) -> Actor:
+    """The policy actor for a person acting in ``organization`` (None: no organization)."""
+    roles = {policy.USER}
+    kind = ""
+    if user.is_platform_admin:
+        roles.add(policy.PLATFORM_ADMIN)
+    if organization is not None:
+        for membership in Membership.objects.filter(
+            user=user, organization=organization, is_active=True
+        ):
+            roles.add(membership.role)
+            kind = membership.practitioner_kind or kind
+    return Actor(
+        user=user,
+        organization=organization,
+        roles=frozenset(roles),
+        practitioner_kind=kind,
+        scopes=scopes,
+    )
+
+
+def organization_for_api(*, user: User, slug: str | None, session=None) -> Organization | None:
+    """The organization an API call acts in: the ``X-Organization`` header, else the web
+    session's active one, else the user's only organization. Unknown or foreign → 404."""
+    if slug:
+        organization = Organization.objects.filter(slug=slug, is_active=True).first()
+        if organization is None or not (
+            user.is_platform_admin
+            or memberships_for_user(user=user).filter(organization=organization).exists()
+        ):
+            raise ApplicationError(
+                "Organization not found.", code="organization_not_found", status_code=404
+            )
+        return organization
+    if session is not None:
+        active = membership_active(user=user, session=session)
+        if active is not None and session.get(SESSION_ORGANIZATION_KEY):
+            return active.organization
+    organizations = {m.organization for m in memberships_for_user(user=user)}
+    return organizations.pop() if len(organizations) == 1 else None
+
+
+def require_organization(actor: Actor) -> Organization:
+    """The actor's organization, or a 400 asking the client to state one."""
+    if actor.organization is None:
+        raise ApplicationError(
+            "State the organization with the X-Organization header (its slug).",
+            code="organization_required",
+            status_code=400,
+        )
+    return actor.organization
+
+
+def organizations_visible(*, actor: Actor) -> QuerySet[Organization]:
+    """Platform admins see every organization; others the ones they belong to."""
+    if actor.is_platform_admin:
+        return Organization.objects.order_by("name")
+    if actor.user is None:
+        return Organization.objects.filter(pk=getattr(actor.organization, "pk", None))
+    return (
+        Organization.objects.filter(
+            memberships__user=actor.user, memberships__is_active=True, is_active=True
+        )
+        .distinct()
+        .order_by("name")
+    )
+
+
+def member_list(*, actor: Actor) -> QuerySet[Membership]:
+    """Memberships of the actor's organization."""
+    organization = require_organization(actor)
+    return (
+        Membership.objects.filter(organization=organization)
+        .select_related("user", "organization")
+        .order_by("user__last_name", "user__email")
+    )
+
+
+def user_for_link(uidb64: str) -> User | None:
+    """The active user an emailed set-password link names, if any."""
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uidb64)))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return User.objects.filter(pk=pk, is_active=True).first()

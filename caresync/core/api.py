@@ -1,39 +1,128 @@
-"""Shared API building blocks: pagination and strict serializers."""
+"""Audit trail API: list with filters, CSV export (org admins; platform admins)."""
 
-from django.conf import settings
-from rest_framework import pagination, serializers
+import csv
+import io
 
+import django_filters
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
 
-class PageNumberPagination(pagination.PageNumberPagination):
-    """``?page=N&page_size=M``; page size capped by ``API_MAX_PAGE_SIZE``."""
-
-    page_size_query_param = "page_size"
-
-    @property
-    def max_page_size(self) -> int:
-        return settings.API_MAX_PAGE_SIZE
-
-
-class StrictFieldsMixin:
-    """Refuse fields the serializer does not know instead of silently ignoring them."""
-
-    def to_internal_value(self, data):
-        if hasattr(data, "keys"):
-            known = {name for name, field in self.fields.items() if not field.read_only}
-            unknown = sorted(set(data.keys()) - known)
-            if unknown:
-                raise serializers.ValidationError(
-                    {
-                        name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
-                        for name in unknown
-                    }
-                )
-        return super().to_internal_value(data)
+from caresync.accounts.permissions import ActorScopedViewMixin, request_actor
+from caresync.core.audit import audit_record
+from caresync.core.models import AuditEvent
+from caresync.core.selectors import audit_event_list
 
 
-class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
-    pass
+class AuditEventFilter(django_filters.FilterSet):
+    actor = django_filters.CharFilter(field_name="actor_label", lookup_expr="icontains")
+    patient = django_filters.CharFilter(field_name="patient_id")
+    action = django_filters.ChoiceFilter(choices=AuditEvent.Action.choices)
+    object_type = django_filters.CharFilter()
+    since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["actor", "patient", "action", "object_type", "since", "until"]
 
 
-class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    pass
+class AuditEventOutput(serializers.ModelSerializer):
+    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "occurred_at",
+            "actor",
+            "actor_label",
+            "organization",
+            "action",
+            "object_type",
+            "object_id",
+            "patient_id",
+            "ip",
+            "user_agent",
+            "request_id",
+            "reason",
+            "details",
+            "hash",
+        ]
+
+
+AUDIT_CSV_COLUMNS = [
+    "id",
+    "occurred_at",
+    "actor_label",
+    "organization",
+    "action",
+    "object_type",
+    "object_id",
+    "patient_id",
+    "ip",
+    "user_agent",
+    "request_id",
+    "reason",
+    "hash",
+]
+
+
+def audit_csv_rows(events):
+    """CSV lines (header first) for audit events."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(AUDIT_CSV_COLUMNS)
+    yield buffer.getvalue()
+    for event in events.iterator(chunk_size=2000):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(
+            [
+                event.pk,
+                event.occurred_at.isoformat(),
+                event.actor_label,
+                event.organization.slug if event.organization_id else "",
+                event.action,
+                event.object_type,
+                event.object_id,
+                event.patient_id,
+                event.ip or "",
+                event.user_agent,
+                event.request_id,
+                event.reason,
+                event.hash,
+            ]
+        )
+        yield buffer.getvalue()
+
+
+class AuditEventViewSet(ActorScopedViewMixin, viewsets.ReadOnlyModelViewSet):
+    """The organization's audit trail, newest first; filters and CSV export."""
+
+    serializer_class = AuditEventOutput
+    filterset_class = AuditEventFilter
+    ordering_fields = ["occurred_at", "id"]
+    policy = {"list": "audit.list", "retrieve": "audit.list", "export": "audit.export"}
+
+    scoped_model = AuditEvent
+
+    def scoped_queryset(self, actor):
+        return audit_event_list(actor=actor)
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    @action(detail=False, methods=["get"])
+    def export(self, request):
+        events = self.filter_queryset(self.get_queryset())
+        actor = request_actor(request)
+        audit_record(
+            actor=request.user,
+            action="export",
+            organization=actor.organization,
+            object_type="core.auditevent",
+            details={"filters": request.query_params.dict(), "rows": events.count()},
+        )
+        response = StreamingHttpResponse(audit_csv_rows(events), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
+        return response

@@ -18,7 +18,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 from caresync.core.middleware import current_request_id
 
@@ -84,6 +83,14 @@ def _flatten(value) -> list:
     if isinstance(value, dict):
         return [{"code": "invalid", "message": str(value), "fields": _field_errors(value)}]
     return [{"code": "invalid", "message": str(value)}]
+
+
+def set_rollback() -> None:
+    # Imported here: rest_framework.views resolves DEFAULT_PERMISSION_CLASSES at import
+    # time, and the policy permission class imports this module.
+    from rest_framework.views import set_rollback as drf_set_rollback
+
+    drf_set_rollback()
 
 
 _MESSAGES = {

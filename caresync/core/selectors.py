@@ -10,11 +10,12 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from caresync.celery import app as celery_app
 from caresync.celery import ensure_filesystem_broker_folders
-from caresync.core.models import Heartbeat
+from caresync.core.models import AuditEvent, Heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -100,3 +101,13 @@ def platform_health() -> dict:
         "scheduler": scheduler,
         "checked_at": timezone.now().isoformat(),
     }
+
+
+def audit_event_list(*, actor) -> QuerySet[AuditEvent]:
+    """Audit events of the actor's organization; platform admins without one see all."""
+    events = AuditEvent.objects.select_related("actor", "organization").order_by("-id")
+    if actor.is_platform_admin and actor.organization is None:
+        return events
+    if actor.organization is None:
+        return events.none()
+    return events.filter(organization=actor.organization)

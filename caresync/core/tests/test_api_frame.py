@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIRequestFactory
 
-from caresync.core.api import PageNumberPagination
+from caresync.core.rest import PageNumberPagination
 
 pytestmark = pytest.mark.django_db
 

@@ -28,7 +28,8 @@ def test_unknown_api_url_answers_json_404(client):
 
 def test_unauthenticated_api_call_is_refused_with_error_shape(client):
     response = client.get("/api/v1/me/")
-    assert_error_shape(response, 403, "not_authenticated")
+    assert_error_shape(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_malformed_json_is_400_and_changes_nothing(client, tenant_a):

@@ -85,7 +85,7 @@ def test_readme_documents_every_environment_variable():
     import re
 
     source = (ROOT / "caresync" / "settings.py").read_text()
-    read = set(re.findall(r'env_(?:str|bool|int|list)\("([A-Z_]+)"', source))
+    read = set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z_]+)"', source))
     readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.MULTILINE))
     assert read - documented == set(), "variables missing from the README table"

@@ -1,0 +1,40 @@
+"""OAuth2 glue for django-oauth-toolkit: SMART-style scopes and tenant-bound integrations."""
+
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.scopes import BaseScopes
+
+from caresync.accounts.models import Application
+from caresync.core.policy import all_scopes
+
+SYSTEM_DEFAULT_SCOPES = ["system/*.read"]
+USER_DEFAULT_SCOPES = ["user/*.read"]
+
+
+def _is_integration(application) -> bool:
+    return (
+        application is not None
+        and application.authorization_grant_type == Application.GRANT_CLIENT_CREDENTIALS
+    )
+
+
+class SmartScopes(BaseScopes):
+    """``system/…`` scopes for client-credentials integrations; ``user/`` and ``patient/``
+    scopes for tokens that act for a person."""
+
+    def get_all_scopes(self):
+        return all_scopes()
+
+    def get_available_scopes(self, application=None, request=None, *args, **kwargs):
+        system = _is_integration(application)
+        return [s for s in all_scopes() if s.startswith("system/") == system]
+
+    def get_default_scopes(self, application=None, request=None, *args, **kwargs):
+        return SYSTEM_DEFAULT_SCOPES if _is_integration(application) else USER_DEFAULT_SCOPES
+
+
+class CareSyncOAuth2Validator(OAuth2Validator):
+    def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
+        """Integrations must belong to an organization: their data access is tenant-bound."""
+        if grant_type == "client_credentials" and client.organization_id is None:
+            return False
+        return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)

@@ -1,0 +1,189 @@
+"""Authorization: the one module that decides whether an actor may do something.
+
+Every view, API endpoint, consumer and task asks ``can``/``authorize`` with a permission
+name from ``RULES``. A rule names the roles allowed, the SMART-style scope a token needs
+(``<context>/<Resource>.<read|write>``), and optionally a relationship check on the object.
+Tenant scoping of lists happens in selectors; objects of another organization answer 404.
+``docs/access-control.md`` is generated from ``RULES`` (``manage.py access_matrix``).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from caresync.core.errors import ApplicationError
+
+# Roles. ``user`` is every signed-in person; ``integration`` is a client-credentials client.
+PLATFORM_ADMIN = "platform_admin"
+ORG_ADMIN = "org_admin"
+PRACTITIONER = "practitioner"
+STAFF = "staff"
+PATIENT = "patient"
+USER = "user"
+INTEGRATION = "integration"
+ROLES = (PLATFORM_ADMIN, ORG_ADMIN, PRACTITIONER, STAFF, PATIENT, INTEGRATION)
+MEMBER_ROLES = frozenset({ORG_ADMIN, PRACTITIONER, STAFF, PATIENT})
+ADMINS = frozenset({PLATFORM_ADMIN, ORG_ADMIN})
+
+SCOPE_RESOURCES = (
+    "*",
+    "User",
+    "Organization",
+    "PractitionerRole",
+    "Patient",
+    "Practitioner",
+    "AuditEvent",
+)
+SCOPE_CONTEXTS = ("patient", "user", "system")
+SCOPE_ACCESS = ("read", "write", "*")
+
+
+def all_scopes() -> dict[str, str]:
+    """Every SMART-style scope a client may request, with a description."""
+    scopes = {}
+    for context in SCOPE_CONTEXTS:
+        for resource in SCOPE_RESOURCES:
+            for access in SCOPE_ACCESS:
+                who = {
+                    "patient": "the patient's own",
+                    "user": "the user's",
+                    "system": "the integration's",
+                }[context]
+                what = "all resources" if resource == "*" else f"{resource} resources"
+                verb = {"read": "read", "write": "write", "*": "read and write"}[access]
+                scopes[f"{context}/{resource}.{access}"] = f"{verb.capitalize()} {who} {what}"
+    return scopes
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, in which organization, with which roles and token scopes."""
+
+    user: object | None
+    organization: object | None
+    roles: frozenset[str]
+    practitioner_kind: str = ""
+    scopes: frozenset[str] | None = None  # None: a web session, not limited by scopes
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return PLATFORM_ADMIN in self.roles
+
+    @property
+    def label(self) -> str:
+        return getattr(self.user, "email", "") or "integration"
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str]
+    resource: str
+    access: str  # "read" or "write"
+    description: str
+    check: Callable[[Actor, object], bool] | None = field(default=None, compare=False)
+
+
+def _same_organization(actor: Actor, obj) -> bool:
+    if actor.is_platform_admin:
+        return True
+    organization_id = getattr(obj, "organization_id", None)
+    if organization_id is None and obj.__class__.__name__ == "Organization":
+        organization_id = obj.pk
+    return actor.organization is not None and organization_id == actor.organization.pk
+
+
+RULES: dict[str, Rule] = {
+    "profile.view": Rule(frozenset({USER}), "User", "read", "See own profile and roles"),
+    "profile.update": Rule(frozenset({USER}), "User", "write", "Edit own profile"),
+    "organization.list": Rule(
+        frozenset({USER, PLATFORM_ADMIN}),
+        "Organization",
+        "read",
+        "List organizations (own memberships; all for platform admins)",
+    ),
+    "organization.view": Rule(
+        MEMBER_ROLES | {PLATFORM_ADMIN, INTEGRATION},
+        "Organization",
+        "read",
+        "See an organization's profile",
+        _same_organization,
+    ),
+    "organization.create": Rule(
+        frozenset({PLATFORM_ADMIN}),
+        "Organization",
+        "write",
+        "Create an organization and its first admin",
+    ),
+    "organization.update": Rule(
+        ADMINS, "Organization", "write", "Edit organization settings", _same_organization
+    ),
+    "member.list": Rule(ADMINS, "PractitionerRole", "read", "List an organization's members"),
+    "member.view": Rule(ADMINS, "PractitionerRole", "read", "See a membership", _same_organization),
+    "member.invite": Rule(
+        ADMINS, "PractitionerRole", "write", "Invite practitioners, staff and patients"
+    ),
+    "member.deactivate": Rule(
+        ADMINS,
+        "PractitionerRole",
+        "write",
+        "Deactivate a member (history stays)",
+        _same_organization,
+    ),
+    "audit.list": Rule(ADMINS, "AuditEvent", "read", "Read and filter the audit trail"),
+    "audit.export": Rule(ADMINS, "AuditEvent", "read", "Export the audit trail as CSV"),
+    "break_glass.review": Rule(
+        ADMINS, "AuditEvent", "read", "Review break-glass accesses for the organization"
+    ),
+}
+
+
+def scope_allows(actor: Actor, resource: str, access: str) -> bool:
+    """True when one of the actor's token scopes covers ``resource`` for ``access``."""
+    if actor.scopes is None:
+        return True
+    allowed_contexts = (
+        {"system"}
+        if actor.user is None
+        else ({"patient", "user"} if PATIENT in actor.roles else {"user"})
+    )
+    for scope in actor.scopes:
+        context, _, rest = scope.partition("/")
+        scope_resource, _, scope_access = rest.partition(".")
+        if (
+            context in allowed_contexts
+            and scope_resource in ("*", resource)
+            and scope_access in ("*", access)
+        ):
+            return True
+    return False
+
+
+def can(actor: Actor, permission: str, obj=None) -> bool:
+    """Whether ``actor`` may exercise ``permission`` (on ``obj`` when given)."""
+    rule = RULES[permission]
+    if not actor.roles & rule.roles:
+        return False
+    if not scope_allows(actor, rule.resource, rule.access):
+        return False
+    return obj is None or rule.check is None or rule.check(actor, obj)
+
+
+def authorize(actor: Actor, permission: str, obj=None) -> None:
+    """Raise a 403 ``permission_denied`` (audited) unless ``can`` allows it."""
+    if can(actor, permission, obj):
+        return
+    from caresync.core.audit import audit_record
+
+    audit_record(
+        actor=actor.user,
+        action="permission_denied",
+        organization=actor.organization,
+        obj=obj,
+        object_type="" if obj is not None else permission,
+        details={"permission": permission, "roles": sorted(actor.roles)},
+        actor_label=actor.label,
+    )
+    raise ApplicationError(
+        "You do not have permission to perform this action.",
+        code="permission_denied",
+        status_code=403,
+    )

@@ -1,0 +1,39 @@
+"""Shared REST building blocks: pagination and strict serializers (referenced by settings)."""
+
+from django.conf import settings
+from rest_framework import pagination, serializers
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """``?page=N&page_size=M``; page size capped by ``API_MAX_PAGE_SIZE``."""
+
+    page_size_query_param = "page_size"
+
+    @property
+    def max_page_size(self) -> int:
+        return settings.API_MAX_PAGE_SIZE
+
+
+class StrictFieldsMixin:
+    """Refuse fields the serializer does not know instead of silently ignoring them."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            known = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data.keys()) - known)
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
+    pass
+
+
+class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    pass

@@ -1,0 +1,62 @@
+"""Smoke test through the real pages: sign in, live updates, sidebar, mobile navigation."""
+
+import pytest
+
+from tests.e2e.conftest import sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def test_doctor_signs_in_and_sees_a_live_dashboard(page, live_server_url, artifacts):
+    sign_in(page, live_server_url, "doctor1@harbour-health.test")
+    assert "Harbour Health Clinic" in page.content()
+    page.wait_for_selector("#live-status[data-state='connected']", timeout=15_000)
+    page.screenshot(path=str(artifacts / "dashboard-doctor.png"), full_page=True)
+    assert page.console_errors == []
+
+
+def test_wrong_password_keeps_the_visitor_on_the_sign_in_page(page, live_server_url):
+    page.goto(f"{live_server_url}/login/")
+    page.fill("#id_username", "doctor1@harbour-health.test")
+    page.fill("#id_password", "not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.url.startswith(f"{live_server_url}/login/")
+    assert page.get_by_role("alert").is_visible()
+
+
+def test_compact_sidebar_survives_a_reload(page, live_server_url):
+    sign_in(page, live_server_url, "orgadmin@himalaya-care.test")
+    toggle = page.locator("#sidebar-toggle")
+    toggle.click()
+    assert page.evaluate("document.documentElement.classList.contains('sidebar-compact')")
+    assert toggle.get_attribute("aria-expanded") == "false"
+    page.reload()
+    assert page.evaluate("localStorage.getItem('caresync.sidebar')") == "compact"
+    assert page.evaluate("document.documentElement.classList.contains('sidebar-compact')")
+
+
+def test_mobile_navigation_opens_as_an_overlay_and_closes_on_escape(
+    browser, live_server_url, artifacts
+):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server_url, "patient1@harbour-health.test")
+        opener = page.locator("#sidebar-open")
+        opener.click()
+        assert page.evaluate("document.body.classList.contains('sidebar-open')")
+        page.screenshot(path=str(artifacts / "mobile-navigation.png"))
+        page.keyboard.press("Escape")
+        assert not page.evaluate("document.body.classList.contains('sidebar-open')")
+        assert page.evaluate("document.activeElement.id") == "sidebar-open"
+    finally:
+        context.close()
+
+
+def test_api_docs_render_from_local_assets(page, live_server_url):
+    sign_in(page, live_server_url, "admin@caresync.test")
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto(f"{live_server_url}/api/v1/docs/")
+    page.wait_for_selector(".swagger-ui .info", timeout=15_000)
+    assert failed == []
