@@ -1,6 +1,9 @@
 """/api/v1/: the versioned REST API. Apps register viewsets on ``router``."""
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.urls import include, path
+from django.utils.decorators import method_decorator
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -11,6 +14,15 @@ from rest_framework.routers import DefaultRouter
 from caresync.accounts import api as accounts_api
 from caresync.accounts import oauth_views
 from caresync.core import api as core_api
+
+# Swagger UI and ReDoc set inline styles (and ReDoc runs a blob: worker); only these two
+# pages relax the policy, for styles and workers, never for scripts.
+docs_csp = method_decorator(
+    csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"], "img-src": ["data:"]}),
+    name="dispatch",
+)
+SwaggerView = docs_csp(SpectacularSwaggerSplitView)
+RedocView = docs_csp(SpectacularRedocView)
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -30,8 +42,8 @@ auth_urlpatterns = [
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", RedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("auth/", include(auth_urlpatterns)),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
     path("", include(router.urls)),

@@ -130,7 +130,9 @@ CSRF_FAILURE_VIEW = "caresync.core.views.csrf_failure"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project templates first, so they can override third-party ones (ReDoc's page
+        # would otherwise load fonts from a CDN).
+        "DIRS": [BASE_DIR / "caresync" / "web" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

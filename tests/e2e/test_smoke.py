@@ -53,10 +53,20 @@ def test_mobile_navigation_opens_as_an_overlay_and_closes_on_escape(
         context.close()
 
 
-def test_api_docs_render_from_local_assets(page, live_server_url):
+@pytest.mark.parametrize(
+    ("path", "ready"),
+    [("/api/v1/docs/", ".swagger-ui .info"), ("/api/v1/redoc/", ".api-content h1")],
+)
+def test_api_docs_render_from_local_assets(page, live_server_url, path, ready):
     sign_in(page, live_server_url, "admin@caresync.test")
-    failed = []
-    page.on("requestfailed", lambda request: failed.append(request.url))
-    page.goto(f"{live_server_url}/api/v1/docs/")
-    page.wait_for_selector(".swagger-ui .info", timeout=15_000)
-    assert failed == []
+    page.wait_for_load_state("load")
+    loaded, problems = [], []
+    page.on("requestfinished", lambda request: loaded.append(request.url))
+    page.on("response", lambda r: r.status >= 400 and problems.append((r.url, r.status)))
+    page.goto(f"{live_server_url}{path}")
+    page.wait_for_selector(ready, timeout=15_000)
+    page.wait_for_load_state("networkidle")
+    assert problems == []
+    # Everything that loaded came from CareSync itself: no CDN at run time.
+    origins = (live_server_url, f"blob:{live_server_url}")
+    assert loaded and all(url.startswith(origins) for url in loaded), loaded

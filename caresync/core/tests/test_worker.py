@@ -63,6 +63,13 @@ def worker(tmp_path):
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=30)
+        # The pool and beat children may outlive the main process by a moment.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            os.killpg(process.pid, 0)
+            time.sleep(0.2)
+    except ProcessLookupError:
+        pass
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)

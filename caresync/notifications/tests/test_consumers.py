@@ -1,7 +1,7 @@
 """The per-user WebSocket: authenticated, private to its user, echoes events."""
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
@@ -24,7 +24,7 @@ def session_cookie_for(user) -> bytes:
 async def connect(user=None, origin=ORIGIN):
     headers = [origin]
     if user is not None:
-        headers.append((b"cookie", await sync_to_async(session_cookie_for)(user)))
+        headers.append((b"cookie", await database_sync_to_async(session_cookie_for)(user)))
     communicator = WebsocketCommunicator(application, "/ws/notifications/", headers=headers)
     connected, code = await communicator.connect()
     return communicator, connected, code
@@ -59,7 +59,7 @@ async def test_event_for_a_user_reaches_only_that_user(tenant_a, tenant_b):
     await alice.receive_json_from()
     await bob.receive_json_from()
 
-    await sync_to_async(user_event_send)(
+    await database_sync_to_async(user_event_send)(
         user_ids=[tenant_a.doctor.pk], payload={"type": "notification", "title": "Hello"}
     )
     assert await alice.receive_json_from() == {"type": "notification", "title": "Hello"}
