@@ -91,13 +91,14 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "csp",
+    # Listed before the toolkit so its `createapplication` command extends the toolkit's.
+    "caresync.accounts",
     "oauth2_provider",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",
     "caresync.core",
-    "caresync.accounts",
     "caresync.notifications",
     "caresync.web",
 ]
