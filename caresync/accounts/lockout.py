@@ -31,3 +31,10 @@ def lockout_response(request, original_response=None, credentials=None):
     return render(
         request, "registration/locked_out.html", {"message": lockout_message()}, status=429
     )
+
+
+def lockout_username(request, credentials=None) -> str | None:
+    """The account a sign-in attempt is for, from the credentials or the posted form
+    (the OAuth password grant reaches the backends with a rebuilt request)."""
+    value = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(value).strip().lower() or None

@@ -4,7 +4,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
 
 from caresync.accounts.models import Application
-from caresync.core.policy import all_scopes
+from caresync.core.policy import INTROSPECTION_SCOPE, all_scopes
 
 SYSTEM_DEFAULT_SCOPES = ["system/*.read"]
 USER_DEFAULT_SCOPES = ["user/*.read"]
@@ -25,8 +25,9 @@ class SmartScopes(BaseScopes):
         return all_scopes()
 
     def get_available_scopes(self, application=None, request=None, *args, **kwargs):
-        system = _is_integration(application)
-        return [s for s in all_scopes() if s.startswith("system/") == system]
+        if _is_integration(application):
+            return [s for s in all_scopes() if s.startswith("system/") or s == INTROSPECTION_SCOPE]
+        return [s for s in all_scopes() if s.startswith(("user/", "patient/"))]
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs):
         return SYSTEM_DEFAULT_SCOPES if _is_integration(application) else USER_DEFAULT_SCOPES

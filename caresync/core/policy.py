@@ -35,6 +35,7 @@ SCOPE_RESOURCES = (
 )
 SCOPE_CONTEXTS = ("patient", "user", "system")
 SCOPE_ACCESS = ("read", "write", "*")
+INTROSPECTION_SCOPE = "introspection"
 
 
 def all_scopes() -> dict[str, str]:
@@ -51,6 +52,7 @@ def all_scopes() -> dict[str, str]:
                 what = "all resources" if resource == "*" else f"{resource} resources"
                 verb = {"read": "read", "write": "write", "*": "read and write"}[access]
                 scopes[f"{context}/{resource}.{access}"] = f"{verb.capitalize()} {who} {what}"
+    scopes[INTROSPECTION_SCOPE] = "Check whether access tokens are active (resource servers)"
     return scopes
 
 
@@ -95,7 +97,7 @@ RULES: dict[str, Rule] = {
     "profile.view": Rule(frozenset({USER}), "User", "read", "See own profile and roles"),
     "profile.update": Rule(frozenset({USER}), "User", "write", "Edit own profile"),
     "organization.list": Rule(
-        frozenset({USER, PLATFORM_ADMIN}),
+        frozenset({USER, PLATFORM_ADMIN, INTEGRATION}),
         "Organization",
         "read",
         "List organizations (own memberships; all for platform admins)",

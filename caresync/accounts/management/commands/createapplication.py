@@ -12,8 +12,9 @@ class Command(createapplication.Command):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument("--organization", type=str,
-                            help="Slug of the organization an integration acts in.")
+        parser.add_argument(
+            "--organization", type=str, help="Slug of the organization an integration acts in."
+        )
 
     def handle(self, *args, **options):
         slug = options.get("organization")
