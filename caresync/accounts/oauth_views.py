@@ -4,17 +4,30 @@ They answer errors in RFC 6749 §5.2 form (``error``, ``error_description``), wh
 client libraries expect, and carry ``X-Request-ID`` like every other response.
 """
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as oauth_views
 
+from caresync.accounts.lockout import lockout_response
 from caresync.accounts.models import Application
 from caresync.core.audit import audit_record
 
 
 @method_decorator(csrf_exempt, name="dispatch")
 class TokenView(oauth_views.TokenView):
-    """POST /api/v1/auth/token/: password, client_credentials, authorization_code, refresh."""
+    """POST /api/v1/auth/token/: password, client_credentials, authorization_code, refresh.
+
+    A password grant for a locked-out account is answered with the lockout (429) before
+    the credentials are even checked, exactly like the web sign-in page.
+    """
+
+    def post(self, request, *args, **kwargs):
+        if request.POST.get("grant_type") == "password":
+            credentials = {"username": request.POST.get("username", "")}
+            if not AxesProxyHandler.is_allowed(request, credentials):
+                return lockout_response(request, credentials=credentials)
+        return super().post(request, *args, **kwargs)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
