@@ -2,16 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from caresync.accounts.signin import SignInView
 from caresync.core import views as core_views
 
 urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("api/v1/", include("caresync.api_urls")),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("caresync.accounts.urls")),
     path("django-admin/", admin.site.urls),

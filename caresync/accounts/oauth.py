@@ -4,6 +4,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
 
 from caresync.accounts.models import Application
+from caresync.accounts.two_factor import two_factor_enabled, two_factor_match, two_factor_required
 from caresync.core.policy import INTROSPECTION_SCOPE, all_scopes
 
 SYSTEM_DEFAULT_SCOPES = ["system/*.read"]
@@ -34,6 +35,16 @@ class SmartScopes(BaseScopes):
 
 
 class CareSyncOAuth2Validator(OAuth2Validator):
+    def validate_user(self, username, password, client, request, *args, **kwargs):
+        """Password grant: users with two-factor also send ``otp`` (a current code); staff
+        of an organization that requires two-factor must have enrolled first."""
+        if not super().validate_user(username, password, client, request, *args, **kwargs):
+            return False
+        user = request.user
+        if two_factor_enabled(user):
+            return two_factor_match(user, getattr(request, "otp", None) or "") is not None
+        return not two_factor_required(user)
+
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
         """Integrations must belong to an organization: their data access is tenant-bound."""
         if grant_type == "client_credentials" and client.organization_id is None:

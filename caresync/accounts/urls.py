@@ -1,6 +1,6 @@
 from django.urls import path
 
-from caresync.accounts import views
+from caresync.accounts import signin, views
 
 urlpatterns = [
     path(
@@ -10,4 +10,6 @@ urlpatterns = [
     ),
     path("account/password-reset/", views.password_reset, name="account-password-reset"),
     path("o/<slug:slug>/register/", views.register, name="account-register"),
+    path("account/two-factor/", views.two_factor, name="account-two-factor"),
+    path("login/verify/", signin.sign_in_verify, name="login-verify"),
 ]

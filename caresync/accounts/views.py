@@ -1,10 +1,15 @@
 """Account pages reachable without signing in: set password, reset, patient sign-up."""
 
+from base64 import b32encode
+
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.tokens import default_token_generator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from caresync.accounts.models import Organization
 from caresync.accounts.selectors import user_for_link
@@ -12,6 +17,17 @@ from caresync.accounts.services import (
     password_reset_request,
     password_set_with_token,
     patient_register,
+)
+from caresync.accounts.signin import CodeForm
+from caresync.accounts.two_factor import (
+    recovery_codes_regenerate,
+    totp_enrolment_confirm,
+    totp_enrolment_start,
+    totp_qr_data_uri,
+    two_factor_disable,
+    two_factor_enabled,
+    two_factor_match,
+    two_factor_required,
 )
 from caresync.core.errors import ApplicationError
 from caresync.web.forms import StyledForm
@@ -102,3 +118,52 @@ def register(request, slug: str):
             },
         )
     return render(request, "accounts/register.html", {"form": form, "organization": organization})
+
+
+@login_required
+@never_cache
+def two_factor(request):
+    """Enrol an authenticator app, verify this session, or manage recovery codes."""
+    user = request.user
+    enabled = two_factor_enabled(user)
+    form = CodeForm(request.POST or None)
+    action = request.POST.get("action", "")
+    context = {"enabled": enabled, "required": two_factor_required(user), "form": form}
+
+    if request.method == "POST" and action == "disable":
+        try:
+            two_factor_disable(actor=user)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Two-factor sign-in is off.")
+        return redirect("account-two-factor")
+    if request.method == "POST" and action == "regenerate" and user.is_verified():
+        context["recovery_codes"] = recovery_codes_regenerate(actor=user)
+        return render(request, "accounts/two_factor.html", context)
+
+    if not enabled:
+        device = totp_enrolment_start(actor=user)
+        if request.method == "POST" and form.is_valid():
+            try:
+                codes = totp_enrolment_confirm(actor=user, code=form.cleaned_data["code"])
+            except ApplicationError as exc:
+                form.add_error("code", exc.message)
+            else:
+                otp_login(request, TOTPDevice.objects.get(user=user, confirmed=True))
+                messages.success(request, "Two-factor sign-in is on.")
+                return render(
+                    request,
+                    "accounts/two_factor.html",
+                    {**context, "enabled": True, "recovery_codes": codes},
+                )
+        context.update(qr=totp_qr_data_uri(device), secret=b32encode(device.bin_key).decode())
+    elif not user.is_verified() and request.method == "POST" and form.is_valid():
+        device = two_factor_match(user, form.cleaned_data["code"])
+        if device is None:
+            form.add_error("code", "That code did not match. Try the newest code.")
+        else:
+            otp_login(request, device)
+            messages.success(request, "This session is verified.")
+            return redirect("web:dashboard")
+    return render(request, "accounts/two_factor.html", context)
