@@ -21,7 +21,6 @@ PATIENT = "patient"
 USER = "user"
 INTEGRATION = "integration"
 ROLES = (PLATFORM_ADMIN, ORG_ADMIN, PRACTITIONER, STAFF, PATIENT, INTEGRATION)
-MEMBER_ROLES = frozenset({ORG_ADMIN, PRACTITIONER, STAFF, PATIENT})
 ADMINS = frozenset({PLATFORM_ADMIN, ORG_ADMIN})
 
 SCOPE_RESOURCES = (
@@ -103,11 +102,10 @@ RULES: dict[str, Rule] = {
         "List organizations (own memberships; all for platform admins)",
     ),
     "organization.view": Rule(
-        MEMBER_ROLES | {PLATFORM_ADMIN, INTEGRATION},
+        frozenset({USER, PLATFORM_ADMIN, INTEGRATION}),
         "Organization",
         "read",
-        "See an organization's profile",
-        _same_organization,
+        "See the profile of an organization one belongs to",
     ),
     "organization.create": Rule(
         frozenset({PLATFORM_ADMIN}),
