@@ -3,7 +3,7 @@
 from oauth2_provider.models import AccessToken
 from rest_framework.permissions import BasePermission
 
-from caresync.accounts.selectors import actor_for, organization_for_api
+from caresync.accounts.selectors import actor_for, membership_active, organization_for_api
 from caresync.core import policy
 from caresync.core.policy import Actor, authorize
 
@@ -89,3 +89,14 @@ class ActorScopedViewMixin:
         if getattr(self, "swagger_fake_view", False):
             return self.scoped_model.objects.none()
         return self.scoped_queryset(request_actor(self.request))
+
+
+def web_actor(request) -> Actor:
+    """The policy actor of a web page request: the user in their active organization."""
+    cached = getattr(request, "_caresync_actor", None)
+    if cached is None:
+        membership = membership_active(user=request.user, session=request.session)
+        cached = actor_for(user=request.user,
+                           organization=membership.organization if membership else None)
+        request._caresync_actor = cached
+    return cached
