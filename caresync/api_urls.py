@@ -29,6 +29,7 @@ router.include_root_view = False
 router.register("organizations", accounts_api.OrganizationViewSet, basename="organization")
 router.register("members", accounts_api.MemberViewSet, basename="member")
 router.register("audit-events", core_api.AuditEventViewSet, basename="audit-event")
+router.register("break-glass", core_api.BreakGlassViewSet, basename="break-glass")
 
 auth_urlpatterns = [
     path("token/", oauth_views.TokenView.as_view(), name="oauth-token"),

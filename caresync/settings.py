@@ -291,6 +291,7 @@ OAUTH2_PROVIDER = {
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
 }
 OTP_TOTP_ISSUER = "CareSync"
+BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240)
 # The password grant stays on for first-party apps (decision 0003); its RFC 9700 warning
 # is acknowledged here rather than hidden from `check --deploy` readers of the code.
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W002"]

@@ -8,10 +8,13 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from caresync.accounts.permissions import ActorScopedViewMixin, request_actor
 from caresync.core.audit import audit_record
-from caresync.core.models import AuditEvent
+from caresync.core.break_glass import break_glass_list, break_glass_review
+from caresync.core.models import AuditEvent, BreakGlassAccess
+from caresync.core.rest import StrictSerializer
 from caresync.core.selectors import audit_event_list
 
 
@@ -126,3 +129,57 @@ class AuditEventViewSet(ActorScopedViewMixin, viewsets.ReadOnlyModelViewSet):
         response = StreamingHttpResponse(audit_csv_rows(events), content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
         return response
+
+
+# --- Break-glass review -----------------------------------------------------------------
+
+
+class BreakGlassOutput(serializers.ModelSerializer):
+    actor = serializers.EmailField(source="actor.email", read_only=True)
+    reviewed_by = serializers.EmailField(source="reviewed_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = BreakGlassAccess
+        fields = [
+            "id",
+            "actor",
+            "patient_id",
+            "reason",
+            "opened_at",
+            "expires_at",
+            "reviewed_by",
+            "reviewed_at",
+            "review_note",
+        ]
+
+
+class BreakGlassReviewInput(StrictSerializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class BreakGlassViewSet(ActorScopedViewMixin, viewsets.ReadOnlyModelViewSet):
+    """Break-glass accesses of the organization, for admin review (``?reviewed=false``)."""
+
+    serializer_class = BreakGlassOutput
+    filterset_fields = {"reviewed_at": ["isnull"], "patient_id": ["exact"]}
+    ordering_fields = ["opened_at"]
+    policy = {
+        "list": "break_glass.review",
+        "retrieve": "break_glass.review",
+        "review": "break_glass.review",
+    }
+    scoped_model = BreakGlassAccess
+
+    def scoped_queryset(self, actor):
+        return break_glass_list(actor=actor)
+
+    @extend_schema(request=BreakGlassReviewInput, responses=BreakGlassOutput)
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        data = BreakGlassReviewInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        access = self.get_object()
+        break_glass_review(
+            actor=request_actor(request), access=access, note=data.validated_data.get("note", "")
+        )
+        return Response(BreakGlassOutput(access).data)

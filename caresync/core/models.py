@@ -98,3 +98,34 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditImmutableError("Audit events are append-only.")
+
+
+class BreakGlassAccess(models.Model):
+    """A practitioner's emergency access to a patient without a care relationship.
+
+    Allowed for a limited time, audited with the stated reason, and listed for review by the
+    organization's admins.
+    """
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="break_glass_accesses"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="break_glass_accesses"
+    )
+    patient_id = models.CharField(max_length=64, db_index=True)
+    reason = models.TextField()
+    opened_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["organization", "reviewed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.actor} → patient {self.patient_id} ({self.opened_at:%Y-%m-%d %H:%M})"

@@ -130,6 +130,12 @@ RULES: dict[str, Rule] = {
     ),
     "audit.list": Rule(ADMINS, "AuditEvent", "read", "Read and filter the audit trail"),
     "audit.export": Rule(ADMINS, "AuditEvent", "read", "Export the audit trail as CSV"),
+    "break_glass.open": Rule(
+        frozenset({PRACTITIONER}),
+        "Patient",
+        "read",
+        "Open a patient's chart without a care relationship, stating a reason",
+    ),
     "break_glass.review": Rule(
         ADMINS, "AuditEvent", "read", "Review break-glass accesses for the organization"
     ),

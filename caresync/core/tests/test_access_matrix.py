@@ -63,6 +63,18 @@ def audit_id(tenant):
     return audit_record(actor=tenant.admin, action="read", organization=tenant.organization).pk
 
 
+def break_glass_id(tenant):
+    from caresync.core.break_glass import break_glass_open
+    from caresync.core.policy import Actor
+
+    actor = Actor(
+        user=tenant.doctor,
+        organization=tenant.organization,
+        roles=frozenset({"user", "practitioner"}),
+    )
+    return break_glass_open(actor=actor, patient_id="42", reason="Unconscious in ED").pk
+
+
 # (url name, method) → how to call it for a tenant: returns (path, body).
 CASES = {
     ("api-me", "GET"): lambda t: ("/api/v1/me/", None),
@@ -96,6 +108,12 @@ CASES = {
     ("audit-event-list", "GET"): lambda t: ("/api/v1/audit-events/", None),
     ("audit-event-detail", "GET"): lambda t: (f"/api/v1/audit-events/{audit_id(t)}/", None),
     ("audit-event-export", "GET"): lambda t: ("/api/v1/audit-events/export/", None),
+    ("break-glass-list", "GET"): lambda t: ("/api/v1/break-glass/", None),
+    ("break-glass-detail", "GET"): lambda t: (f"/api/v1/break-glass/{break_glass_id(t)}/", None),
+    ("break-glass-review", "POST"): lambda t: (
+        f"/api/v1/break-glass/{break_glass_id(t)}/review/",
+        {"note": "Checked with the ED."},
+    ),
 }
 
 ROLE_USERS = {  # role label → (attribute of the tenant fixture or None, policy roles held)
