@@ -371,6 +371,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "caresync.core.openapi.add_organization_header",
+    ],
+    "OAUTH2_FLOWS": ["authorizationCode", "password", "clientCredentials"],
+    "OAUTH2_AUTHORIZATION_URL": "/api/v1/auth/authorize/",
+    "OAUTH2_TOKEN_URL": "/api/v1/auth/token/",
+    "OAUTH2_REFRESH_URL": "/api/v1/auth/token/",
 }
 
 # --- Security -----------------------------------------------------------------------

@@ -39,18 +39,20 @@ INTROSPECTION_SCOPE = "introspection"
 
 def all_scopes() -> dict[str, str]:
     """Every SMART-style scope a client may request, with a description."""
+    acting = {
+        "patient": "as the patient, own data only",
+        "user": "as the signed-in user",
+        "system": "as the integration, in its organization",
+    }
+    verbs = {"read": "Read", "write": "Write", "*": "Read and write"}
     scopes = {}
     for context in SCOPE_CONTEXTS:
         for resource in SCOPE_RESOURCES:
             for access in SCOPE_ACCESS:
-                who = {
-                    "patient": "the patient's own",
-                    "user": "the user's",
-                    "system": "the integration's",
-                }[context]
                 what = "all resources" if resource == "*" else f"{resource} resources"
-                verb = {"read": "read", "write": "write", "*": "read and write"}[access]
-                scopes[f"{context}/{resource}.{access}"] = f"{verb.capitalize()} {who} {what}"
+                scopes[f"{context}/{resource}.{access}"] = (
+                    f"{verbs[access]} {what} ({acting[context]})"
+                )
     scopes[INTROSPECTION_SCOPE] = "Check whether access tokens are active (resource servers)"
     return scopes
 

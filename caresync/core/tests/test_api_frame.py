@@ -32,3 +32,14 @@ def test_page_size_parameter_is_capped():
     request = APIRequestFactory().get("/x/", {"page_size": "7"})
     assert paginator.get_page_size(Request(request)) == 7
     assert paginator.get_page_size(Request(APIRequestFactory().get("/x/"))) == 25
+
+
+def test_openapi_schema_generates_without_warnings_and_validates(tmp_path):
+    from django.core.management import call_command
+
+    call_command(
+        "spectacular", "--file", str(tmp_path / "schema.yaml"), "--validate", "--fail-on-warn"
+    )
+    schema = (tmp_path / "schema.yaml").read_text()
+    assert "X-Organization" in schema
+    assert "tokenUrl: /api/v1/auth/token/" in schema
