@@ -1,14 +1,22 @@
 """Demo organizations and people. Idempotent: existing rows are left as they are."""
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 
-from caresync.accounts.models import Membership, Organization, User
-from caresync.accounts.services import membership_create, organization_create, user_create
+from caresync.accounts.models import Application, Membership, Organization, User
+from caresync.accounts.services import (
+    membership_create,
+    oauth_application_register,
+    organization_create,
+    user_create,
+)
 
 PLATFORM_ADMIN_EMAIL = "admin@caresync.test"
+DEMO_CLIENT_ID = "caresync-demo-app"
 
 
 @dataclass(frozen=True)
@@ -114,13 +122,20 @@ DEMO_ORGANIZATIONS = (
 )
 
 
+@functools.cache
+def _demo_password_hash(password: str) -> str:
+    # Hashed once: Argon2 is deliberately slow, and every demo account shares the password.
+    return make_password(password)
+
+
 def _user(email: str, first: str, last: str, time_zone: str, **extra) -> User:
     existing = User.objects.filter(email=email).first()
     if existing is not None:
         return existing
     return user_create(
         email=email,
-        password=settings.DEMO_PASSWORD,
+        password=None,
+        password_hash=_demo_password_hash(settings.DEMO_PASSWORD),
         first_name=first,
         last_name=last,
         time_zone=time_zone,
@@ -170,4 +185,17 @@ def seed(log) -> list[tuple[str, str]]:
             user = _user(email, first, last, spec.time_zone)
             membership_create(user=user, organization=organization, role=Membership.Role.PATIENT)
         logins.append((f"patient1@{spec.slug}.test", f"patient · {spec.name}"))
+    logins.extend(_demo_oauth_client(log))
     return logins
+
+
+def _demo_oauth_client(log) -> list[tuple[str, str]]:
+    if not Application.objects.filter(client_id=DEMO_CLIENT_ID).exists():
+        oauth_application_register(
+            name="CareSync demo app",
+            grant_type=Application.GRANT_PASSWORD,
+            client_id=DEMO_CLIENT_ID,
+            client_secret=settings.DEMO_PASSWORD,
+        )
+        log("registered the demo OAuth client")
+    return [(f"OAuth client {DEMO_CLIENT_ID}", "password grant; its secret is the demo password")]

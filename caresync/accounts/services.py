@@ -14,7 +14,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, RefreshToken
 
 from caresync.accounts.emails import account_email_send
-from caresync.accounts.models import Membership, Organization, User
+from caresync.accounts.models import Application, Membership, Organization, User
 from caresync.core.audit import audit_record
 from caresync.core.errors import ApplicationError
 
@@ -91,16 +91,17 @@ def user_create(
     phone: str = "",
     time_zone: str = "UTC",
     is_platform_admin: bool = False,
+    password_hash: str | None = None,
 ) -> User:
-    """Create a user; ``password=None`` leaves it unusable until set through an emailed link."""
+    """Create a user; ``password=None`` leaves it unusable until set through an emailed link.
+    ``password_hash`` (an already hashed password) serves bulk imports and demo data."""
     email = User.objects.normalize_email(email).lower()
     if User.objects.filter(email=email).exists():
         raise ApplicationError(
             "A user with this email exists.", code="email_taken", status_code=409
         )
-    return User.objects.create_user(
+    user = User(
         email=email,
-        password=password,
         first_name=first_name,
         last_name=last_name,
         phone=phone,
@@ -109,6 +110,13 @@ def user_create(
         is_staff=is_platform_admin,
         is_superuser=is_platform_admin,
     )
+    if password_hash is not None:
+        user.password = password_hash
+    else:
+        user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    return user
 
 
 @transaction.atomic
@@ -333,3 +341,35 @@ def user_profile_update(*, actor: User, user: User, **changes) -> User:
     user.full_clean(exclude=["password"])
     user.save(update_fields=[*changes.keys()])
     return user
+
+
+@transaction.atomic
+def oauth_application_register(
+    *,
+    name: str,
+    grant_type: str,
+    client_type: str = Application.CLIENT_CONFIDENTIAL,
+    organization: Organization | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    redirect_uris: str = "",
+) -> Application:
+    """Register an OAuth2 client (the secret is stored hashed)."""
+    if grant_type == Application.GRANT_CLIENT_CREDENTIALS and organization is None:
+        raise ApplicationError(
+            "Client-credentials integrations need an organization.", code="organization_required"
+        )
+    application = Application(
+        name=name,
+        authorization_grant_type=grant_type,
+        client_type=client_type,
+        organization=organization,
+        redirect_uris=redirect_uris,
+    )
+    if client_id:
+        application.client_id = client_id
+    if client_secret:
+        application.client_secret = client_secret
+    application.full_clean()
+    application.save()
+    return application

@@ -50,3 +50,19 @@ def test_seed_demo_is_refused_in_production(settings):
     with pytest.raises(CommandError, match="refused"):
         call_command("seed_demo")
     assert counts() == (0, 0, 0)
+
+
+def test_demo_oauth_client_issues_tokens_for_demo_users(client):
+    call_command("seed_demo", quiet_logins=True)
+    response = client.post(
+        "/api/v1/auth/token/",
+        {
+            "grant_type": "password",
+            "username": "doctor1@harbour-health.test",
+            "password": "caresync-demo",
+            "client_id": "caresync-demo-app",
+            "client_secret": "caresync-demo",
+            "scope": "user/*.read",
+        },
+    )
+    assert response.status_code == 200, response.content
