@@ -96,7 +96,8 @@ def web_actor(request) -> Actor:
     cached = getattr(request, "_caresync_actor", None)
     if cached is None:
         membership = membership_active(user=request.user, session=request.session)
-        cached = actor_for(user=request.user,
-                           organization=membership.organization if membership else None)
+        cached = actor_for(
+            user=request.user, organization=membership.organization if membership else None
+        )
         request._caresync_actor = cached
     return cached

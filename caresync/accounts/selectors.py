@@ -1,6 +1,6 @@
 """Reads for the signed-in user's organizations and roles."""
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
@@ -122,13 +122,25 @@ def organizations_visible(*, actor: Actor) -> QuerySet[Organization]:
     )
 
 
-def member_list(*, actor: Actor) -> QuerySet[Membership]:
-    """Memberships of the actor's organization."""
+def member_list(
+    *, actor: Actor, search: str = "", role: str = "", active: bool | None = None
+) -> QuerySet[Membership]:
+    """Memberships of the actor's organization; ``search`` matches every word against the
+    name or email."""
     organization = require_organization(actor)
-    return (
-        Membership.objects.filter(organization=organization)
-        .select_related("user", "organization")
-        .order_by("user__last_name", "user__email")
+    memberships = Membership.objects.filter(organization=organization)
+    for word in search.split():
+        memberships = memberships.filter(
+            Q(user__first_name__icontains=word)
+            | Q(user__last_name__icontains=word)
+            | Q(user__email__icontains=word)
+        )
+    if role:
+        memberships = memberships.filter(role=role)
+    if active is not None:
+        memberships = memberships.filter(is_active=active)
+    return memberships.select_related("user", "organization").order_by(
+        "user__last_name", "user__email"
     )
 
 

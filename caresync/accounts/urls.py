@@ -12,4 +12,13 @@ urlpatterns = [
     path("o/<slug:slug>/register/", views.register, name="account-register"),
     path("account/two-factor/", views.two_factor, name="account-two-factor"),
     path("login/verify/", signin.sign_in_verify, name="login-verify"),
+    path("organization/members/", views.members, name="org-members"),
+    path("organization/members/invite/", views.member_invite_page, name="org-member-invite"),
+    path(
+        "organization/members/<int:pk>/deactivate/",
+        views.member_deactivate_page,
+        name="org-member-deactivate",
+    ),
+    path("organization/settings/", views.organization_settings, name="org-settings"),
+    path("platform/organizations/", views.platform_organizations, name="platform-organizations"),
 ]

@@ -118,17 +118,23 @@ class AuditEventViewSet(ActorScopedViewMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["get"])
     def export(self, request):
         events = self.filter_queryset(self.get_queryset())
-        actor = request_actor(request)
-        audit_record(
-            actor=request.user,
-            action="export",
-            organization=actor.organization,
-            object_type="core.auditevent",
-            details={"filters": request.query_params.dict(), "rows": events.count()},
+        return audit_csv_response(
+            actor=request_actor(request), events=events, filters=request.query_params.dict()
         )
-        response = StreamingHttpResponse(audit_csv_rows(events), content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
-        return response
+
+
+def audit_csv_response(*, actor, events, filters: dict) -> StreamingHttpResponse:
+    """Stream ``events`` as CSV, recording the export itself in the audit trail."""
+    audit_record(
+        actor=actor.user,
+        action="export",
+        organization=actor.organization,
+        object_type="core.auditevent",
+        details={"filters": filters, "rows": events.count()},
+    )
+    response = StreamingHttpResponse(audit_csv_rows(events), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
+    return response
 
 
 # --- Break-glass review -----------------------------------------------------------------

@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from caresync.celery import app as celery_app
@@ -104,10 +104,19 @@ def platform_health() -> dict:
 
 
 def audit_event_list(*, actor) -> QuerySet[AuditEvent]:
-    """Audit events of the actor's organization; platform admins without one see all."""
+    """Audit events of the actor's organization, plus the sign-in events (which belong to no
+    organization) of its members; platform admins without an organization see all."""
+    from caresync.accounts.models import User
+
     events = AuditEvent.objects.select_related("actor", "organization").order_by("-id")
     if actor.is_platform_admin and actor.organization is None:
         return events
     if actor.organization is None:
         return events.none()
-    return events.filter(organization=actor.organization)
+    member_ids = User.objects.filter(memberships__organization=actor.organization)
+    member_emails = member_ids.values("email")
+    return events.filter(
+        Q(organization=actor.organization)
+        | Q(organization__isnull=True, actor__in=member_ids.values("pk"))
+        | Q(organization__isnull=True, actor__isnull=True, actor_label__in=member_emails)
+    )

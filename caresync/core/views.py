@@ -1,3 +1,6 @@
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import (
     HttpResponseBadRequest,
     HttpResponseNotFound,
@@ -6,11 +9,15 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.template import loader
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from caresync.accounts.views import authorize_page
+from caresync.core.api import AuditEventFilter, audit_csv_response
 from caresync.core.errors import json_error, wants_json
-from caresync.core.selectors import platform_health
+from caresync.core.selectors import audit_event_list, platform_health
+from caresync.web.forms import StyledFormMixin
 
 
 @never_cache
@@ -70,3 +77,99 @@ def csrf_failure(request, reason=""):
             message="CSRF verification failed. Reload the page and try again.",
         )
     return render(request, "403_csrf.html", status=403)
+
+
+# --- Audit trail viewer ---------------------------------------------------------------------
+
+ACTION_TONES = {
+    "create": "ok",
+    "invite": "ok",
+    "update": "info",
+    "password_set": "info",
+    "password_reset": "info",
+    "two_factor": "info",
+    "export": "warning",
+    "read": "brand",
+    "delete": "danger",
+    "login_failed": "danger",
+    "locked_out": "danger",
+    "permission_denied": "danger",
+    "break_glass": "danger",
+}
+
+
+class AuditFilterForm(StyledFormMixin, forms.Form):
+    pass
+
+
+class AuditEventPageFilter(AuditEventFilter):
+    """The API's audit filters, labelled for the page, with date-time pickers."""
+
+    LABELS = {
+        "actor": "Actor",
+        "patient": "Patient ID",
+        "action": "Action",
+        "object_type": "Object type",
+        "since": "From",
+        "until": "Until",
+    }
+
+    class Meta(AuditEventFilter.Meta):
+        form = AuditFilterForm
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label in self.LABELS.items():
+            self.filters[name].label = label
+        self.filters["action"].extra["empty_label"] = "Any action"
+        self.filters["actor"].extra["widget"] = forms.TextInput(
+            attrs={"placeholder": "Email contains…"}
+        )
+        for name in ("since", "until"):
+            self.filters[name].extra["widget"] = forms.DateTimeInput(
+                attrs={"type": "datetime-local", "step": 60}
+            )
+
+
+def _audit_time_zone(actor) -> str:
+    organization = actor.organization
+    return organization.time_zone if organization else (actor.user.time_zone or "UTC")
+
+
+def _audit_filtered(request, actor):
+    """The filter set over the actor's audit events; date-times without an offset are read
+    in the organization's time zone."""
+    filters = AuditEventPageFilter(request.GET or None, queryset=audit_event_list(actor=actor))
+    with timezone.override(_audit_time_zone(actor)):
+        events = filters.qs
+    return filters, events
+
+
+@login_required
+def audit_events(request):
+    """The audit trail, newest first, with filters and CSV export."""
+    actor = authorize_page(request, "audit.list")
+    filters, events = _audit_filtered(request, actor)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    for event in page:
+        event.tone = ACTION_TONES.get(event.action, "")
+    return render(
+        request,
+        "core/audit_events.html",
+        {
+            "filters": filters,
+            "page_obj": page,
+            "time_zone": _audit_time_zone(actor),
+            "organization": actor.organization,
+            "filtered": any(request.GET.get(name) for name in filters.form.fields),
+        },
+    )
+
+
+@login_required
+@require_GET
+def audit_events_export(request):
+    """The filtered audit trail as CSV; the export itself is audited."""
+    actor = authorize_page(request, "audit.export")
+    filters, events = _audit_filtered(request, actor)
+    return audit_csv_response(actor=actor, events=events, filters=request.GET.dict())

@@ -21,6 +21,12 @@ ALL_ROLES = frozenset({"platform_admin", "org_admin", "practitioner", "staff", "
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Dashboard", "web:dashboard", "layout-dashboard", ALL_ROLES),
+    NavItem("Members", "org-members", "users", frozenset({"org_admin"})),
+    NavItem(
+        "Audit trail", "audit-events", "shield-check", frozenset({"org_admin", "platform_admin"})
+    ),
+    NavItem("Settings", "org-settings", "settings", frozenset({"org_admin"})),
+    NavItem("Organizations", "platform-organizations", "building-2", frozenset({"platform_admin"})),
     NavItem("API docs", "api-docs", "book-open", frozenset({"platform_admin", "org_admin"})),
     NavItem("System health", "web:system", "activity", frozenset({"platform_admin"})),
 )

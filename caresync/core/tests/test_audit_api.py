@@ -103,3 +103,18 @@ def test_platform_admin_without_an_organization_sees_all(api_as, platform_admin,
         "/api/v1/audit-events/", {"object_type": "directory.patient"}
     )
     assert sorted(ids(response)) == ["7", "8", "9"]
+
+
+def test_sign_in_events_of_members_are_visible_to_their_admins_only(api_as, tenant_a, tenant_b):
+    from django.test import Client
+
+    from caresync.accounts.tests.factories import TEST_PASSWORD
+
+    Client().post("/login/", {"username": tenant_a.doctor.email, "password": TEST_PASSWORD})
+    Client().post("/login/", {"username": tenant_b.doctor.email, "password": "wrong"})
+    Client().post("/login/", {"username": tenant_a.nurse.email, "password": "wrong"})
+    own = api_as(tenant_a.admin).get("/api/v1/audit-events/").json()["results"]
+    assert {(e["action"], e["actor_label"]) for e in own} == {
+        ("login", tenant_a.doctor.email),
+        ("login_failed", tenant_a.nurse.email),
+    }
