@@ -70,3 +70,48 @@ def test_api_docs_render_from_local_assets(page, live_server_url, path, ready):
     # Everything that loaded came from CareSync itself: no CDN at run time.
     origins = (live_server_url, f"blob:{live_server_url}")
     assert loaded and all(url.startswith(origins) for url in loaded), loaded
+
+
+@pytest.mark.parametrize(
+    ("email", "heading_text", "nav"),
+    [
+        ("admin@caresync.test", "Organizations", "Organizations"),
+        ("orgadmin@harbour-health.test", "Harbour Health Clinic", "Members"),
+        ("doctor1@himalaya-care.test", "Himalaya Care Hospital", "Dashboard"),
+        ("nurse1@harbour-health.test", "Harbour Health Clinic", "Dashboard"),
+        ("radiologist1@harbour-health.test", "Harbour Health Clinic", "Dashboard"),
+        ("staff1@himalaya-care.test", "Himalaya Care Hospital", "Dashboard"),
+        ("patient1@harbour-health.test", "Harbour Health Clinic", "Dashboard"),
+    ],
+)
+def test_every_demo_role_lands_on_its_dashboard(page, live_server_url, email, heading_text, nav):
+    sign_in(page, live_server_url, email)
+    role = page.evaluate("document.body.dataset.role")
+    expected_role = {
+        "admin": "platform_admin",
+        "orgadmin": "org_admin",
+        "doctor1": "practitioner",
+        "nurse1": "practitioner",
+        "radiologist1": "practitioner",
+        "staff1": "staff",
+        "patient1": "patient",
+    }[email.split("@")[0]]
+    assert role == expected_role
+    assert heading_text in page.content()
+    assert page.get_by_role("navigation", name="Main").get_by_text(nav).is_visible()
+    assert page.console_errors == []
+
+
+def test_org_admin_invites_a_nurse_through_the_members_page(page, live_server_url):
+    sign_in(page, live_server_url, "orgadmin@harbour-health.test")
+    page.get_by_role("link", name="Members").first.click()
+    page.get_by_role("link", name="Invite member").click()
+    page.fill("#id_email", "new.nurse@harbour-health.test")
+    page.fill("#id_first_name", "Nora")
+    page.fill("#id_last_name", "Vance")
+    page.select_option("#id_role", "practitioner")
+    page.select_option("#id_practitioner_kind", "nurse")
+    page.get_by_role("button", name="Send invitation").click()
+    page.wait_for_url(f"{live_server_url}/organization/members/")
+    assert "Invitation sent to new.nurse@harbour-health.test" in page.content()
+    assert "Invitation pending" in page.content()
