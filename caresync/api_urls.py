@@ -14,6 +14,7 @@ from rest_framework.routers import DefaultRouter
 from caresync.accounts import api as accounts_api
 from caresync.accounts import oauth_views
 from caresync.core import api as core_api
+from caresync.directory import api as directory_api
 
 # Swagger UI and ReDoc set inline styles (and ReDoc runs a blob: worker); only these two
 # pages relax the policy, for styles and workers, never for scripts.
@@ -30,6 +31,12 @@ router.register("organizations", accounts_api.OrganizationViewSet, basename="org
 router.register("members", accounts_api.MemberViewSet, basename="member")
 router.register("audit-events", core_api.AuditEventViewSet, basename="audit-event")
 router.register("break-glass", core_api.BreakGlassViewSet, basename="break-glass")
+router.register("patients", directory_api.PatientViewSet, basename="patient")
+router.register("doctors", directory_api.DoctorViewSet, basename="doctor")
+router.register("practitioners", directory_api.PractitionerViewSet, basename="practitioner")
+router.register("services", directory_api.ServiceViewSet, basename="service")
+router.register("locations", directory_api.LocationViewSet, basename="location")
+router.register("resources", directory_api.ResourceViewSet, basename="resource")
 
 auth_urlpatterns = [
     path("token/", oauth_views.TokenView.as_view(), name="oauth-token"),

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "caresync.core",
+    "caresync.directory",
     "caresync.notifications",
     "caresync.web",
 ]
@@ -375,6 +376,10 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "caresync.core.openapi.add_organization_header",
     ],
+    "ENUM_NAME_OVERRIDES": {
+        "PractitionerKindEnum": "caresync.accounts.models.Membership.PractitionerKind",
+        "ResourceKindEnum": "caresync.directory.models.Resource.Kind",
+    },
     "OAUTH2_FLOWS": ["authorizationCode", "password", "clientCredentials"],
     "OAUTH2_AUTHORIZATION_URL": "/api/v1/auth/authorize/",
     "OAUTH2_TOKEN_URL": "/api/v1/auth/token/",

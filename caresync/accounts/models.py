@@ -1,3 +1,4 @@
+import secrets
 import zoneinfo
 from decimal import Decimal
 
@@ -12,6 +13,10 @@ from oauth2_provider.models import AbstractApplication
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not an IANA time zone.", code="invalid_time_zone")
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class UserManager(BaseUserManager):
@@ -93,6 +98,16 @@ class Organization(models.Model):
     )
     default_appointment_fee = models.DecimalField(
         max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
+    mrn_prefix = models.CharField(
+        "MRN prefix",
+        max_length=6,
+        blank=True,
+        help_text="Letters before every medical record number, e.g. HH → HH-000123",
+    )
+    mrn_sequence = models.PositiveIntegerField(default=0, editable=False)
+    intake_webhook_secret = models.CharField(
+        max_length=64, default=new_webhook_secret, editable=False
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -22,6 +22,8 @@ USER = "user"
 INTEGRATION = "integration"
 ROLES = (PLATFORM_ADMIN, ORG_ADMIN, PRACTITIONER, STAFF, PATIENT, INTEGRATION)
 ADMINS = frozenset({PLATFORM_ADMIN, ORG_ADMIN})
+CLINIC = ADMINS | {PRACTITIONER, STAFF}
+MEMBERS = CLINIC | {PATIENT}
 
 SCOPE_RESOURCES = (
     "*",
@@ -30,6 +32,10 @@ SCOPE_RESOURCES = (
     "PractitionerRole",
     "Patient",
     "Practitioner",
+    "CareTeam",
+    "HealthcareService",
+    "Location",
+    "Device",
     "AuditEvent",
 )
 SCOPE_CONTEXTS = ("patient", "user", "system")
@@ -132,6 +138,69 @@ RULES: dict[str, Rule] = {
     ),
     "audit.list": Rule(ADMINS, "AuditEvent", "read", "Read and filter the audit trail"),
     "audit.export": Rule(ADMINS, "AuditEvent", "read", "Export the audit trail as CSV"),
+    # Directory. Patients see only their own record (selectors scope the rows).
+    "patient.list": Rule(
+        CLINIC | {PATIENT, INTEGRATION},
+        "Patient",
+        "read",
+        "Search and list patients (patients: only themselves)",
+    ),
+    "patient.view": Rule(
+        CLINIC | {PATIENT, INTEGRATION},
+        "Patient",
+        "read",
+        "Open a patient's record (demographics)",
+        _same_organization,
+    ),
+    "patient.create": Rule(CLINIC | {INTEGRATION}, "Patient", "write", "Register a patient"),
+    "patient.update": Rule(
+        CLINIC, "Patient", "write", "Edit a patient's details", _same_organization
+    ),
+    "patient.deactivate": Rule(
+        ADMINS, "Patient", "write", "Deactivate a patient (nothing is deleted)", _same_organization
+    ),
+    "patient.import": Rule(ADMINS | {STAFF}, "Patient", "write", "Import patients from CSV"),
+    "patient.export": Rule(ADMINS, "Patient", "read", "Export patients as CSV"),
+    "care_team.view": Rule(
+        CLINIC | {PATIENT}, "CareTeam", "read", "See a patient's care team", _same_organization
+    ),
+    "care_team.manage": Rule(
+        ADMINS | {STAFF}, "CareTeam", "write", "Assign and end care-team roles", _same_organization
+    ),
+    "practitioner.list": Rule(
+        MEMBERS | {INTEGRATION}, "Practitioner", "read", "List practitioners"
+    ),
+    "practitioner.view": Rule(
+        MEMBERS | {INTEGRATION},
+        "Practitioner",
+        "read",
+        "See a practitioner's profile",
+        _same_organization,
+    ),
+    "practitioner.manage": Rule(
+        ADMINS,
+        "Practitioner",
+        "write",
+        "Add, edit and deactivate practitioners",
+        _same_organization,
+    ),
+    "service.list": Rule(
+        MEMBERS | {INTEGRATION}, "HealthcareService", "read", "List services (appointment types)"
+    ),
+    "service.manage": Rule(
+        ADMINS, "HealthcareService", "write", "Create and edit services", _same_organization
+    ),
+    "location.list": Rule(MEMBERS | {INTEGRATION}, "Location", "read", "List locations"),
+    "location.manage": Rule(
+        ADMINS, "Location", "write", "Create and edit locations", _same_organization
+    ),
+    "resource.list": Rule(
+        CLINIC | {INTEGRATION}, "Device", "read", "List rooms, scanners and equipment"
+    ),
+    "resource.manage": Rule(
+        ADMINS, "Device", "write", "Create and edit resources", _same_organization
+    ),
+    "webhook_log.list": Rule(ADMINS, "AuditEvent", "read", "Read the intake webhook log"),
     "break_glass.open": Rule(
         frozenset({PRACTITIONER}),
         "Patient",

@@ -7,6 +7,7 @@ from django.db import transaction
 # Each capability contributes a ``seed(log)`` function; they run in this order.
 DEMO_SEEDERS = [
     "caresync.accounts.demo",
+    "caresync.directory.demo",
 ]
 
 

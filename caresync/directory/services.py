@@ -1,0 +1,409 @@
+"""Writes for the directory: patients (MRN, duplicates), practitioners, care teams, services,
+locations and resources. Every PHI change is audited in the same transaction."""
+
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from caresync.accounts.models import Membership, Organization, User
+from caresync.accounts.services import member_invite
+from caresync.core.audit import audit_record
+from caresync.core.errors import ApplicationError
+from caresync.directory.models import (
+    CareTeamMember,
+    Location,
+    Patient,
+    Practitioner,
+    Resource,
+    Service,
+    ServiceResourceNeed,
+)
+from caresync.directory.normalize import email_key, name_key, phone_key
+from caresync.directory.selectors import patient_duplicates
+
+PATIENT_FIELDS = {
+    "given_name",
+    "family_name",
+    "preferred_name",
+    "date_of_birth",
+    "sex",
+    "gender_identity",
+    "phone",
+    "email",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "emergency_contact_relationship",
+    "national_id",
+    "medicare_number",
+    "medicare_irn",
+    "dva_number",
+    "insurance_scheme",
+    "insurance_member_number",
+    "insurance_plan",
+    "insurance_main_member",
+    "blood_type",
+    "allergies",
+    "medical_history",
+    "preferred_channels",
+    "preferred_language",
+    "photo",
+    "consent_treatment",
+    "consent_data_sharing",
+    "consent_sms",
+    "consent_email",
+    "user",
+}
+
+
+def _validated(instance, *, exclude=()):
+    from django.core.exceptions import ValidationError
+
+    try:
+        instance.full_clean(exclude=list(exclude))
+    except ValidationError as exc:
+        raise ApplicationError(
+            "Some fields are invalid.",
+            code="validation_error",
+            fields={
+                name: [{"code": "invalid", "message": m} for m in messages]
+                for name, messages in exc.message_dict.items()
+            },
+        ) from exc
+    return instance
+
+
+def _mrn_next(organization: Organization) -> str:
+    """Reserve the organization's next MRN. The row update locks the organization until the
+    transaction ends, so concurrent creations get distinct numbers."""
+    Organization.objects.filter(pk=organization.pk).update(mrn_sequence=F("mrn_sequence") + 1)
+    sequence = Organization.objects.values_list("mrn_sequence", flat=True).get(pk=organization.pk)
+    prefix = organization.mrn_prefix or "".join(w[0] for w in organization.slug.split("-"))[:4]
+    return f"{prefix.upper()}-{sequence:06d}"
+
+
+def _normalize(patient: Patient) -> None:
+    patient.email = email_key(patient.email)
+    patient.search_name = name_key(patient.given_name, patient.preferred_name, patient.family_name)
+    patient.search_phone = phone_key(patient.phone)
+
+
+@transaction.atomic
+def patient_create(
+    *, actor: User | None, organization: Organization, allow_duplicate: bool = False, **fields
+) -> Patient:
+    """Register a patient with a new MRN. A likely duplicate (same name and date of birth,
+    and same phone or email) is refused with 409 unless ``allow_duplicate`` (audited)."""
+    unknown = set(fields) - PATIENT_FIELDS
+    if unknown:
+        raise ApplicationError(
+            f"Unknown patient fields: {', '.join(sorted(unknown))}.", code="validation_error"
+        )
+    patient = Patient(organization=organization, mrn="pending", **fields)
+    _normalize(patient)
+    _validated(patient, exclude=["mrn", "organization", "user"])
+    candidates = list(patient_duplicates(organization=organization, patient=patient))
+    if candidates and not allow_duplicate:
+        raise ApplicationError(
+            "A patient with the same name, date of birth and contact details exists.",
+            code="duplicate_patient",
+            status_code=409,
+            extra={
+                "candidates": [
+                    {
+                        "id": c.pk,
+                        "mrn": c.mrn,
+                        "name": c.display_name,
+                        "date_of_birth": c.date_of_birth.isoformat(),
+                    }
+                    for c in candidates
+                ]
+            },
+        )
+    patient.mrn = _mrn_next(organization)
+    patient.save()
+    details = {"duplicate_override": [c.pk for c in candidates]} if candidates else {}
+    audit_record(
+        actor=actor,
+        action="create",
+        organization=organization,
+        obj=patient,
+        patient_id=patient.pk,
+        details=details,
+    )
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, actor: User, patient: Patient, **changes) -> Patient:
+    """Change a patient's details; the audit row names the fields (not their values)."""
+    unknown = set(changes) - PATIENT_FIELDS
+    if unknown:
+        raise ApplicationError(
+            f"Unknown patient fields: {', '.join(sorted(unknown))}.", code="validation_error"
+        )
+    changed = sorted(name for name, value in changes.items() if getattr(patient, name) != value)
+    for name, value in changes.items():
+        setattr(patient, name, value)
+    _normalize(patient)
+    _validated(patient, exclude=["organization", "user"])
+    patient.save()
+    audit_record(
+        actor=actor,
+        action="update",
+        organization=patient.organization,
+        obj=patient,
+        patient_id=patient.pk,
+        details={"fields": changed},
+    )
+    return patient
+
+
+@transaction.atomic
+def patient_deactivate(*, actor: User, patient: Patient) -> Patient:
+    """Mark a patient inactive. Clinical data is never destroyed."""
+    patient.is_active = False
+    patient.save(update_fields=["is_active", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="delete",
+        organization=patient.organization,
+        obj=patient,
+        patient_id=patient.pk,
+        details={"deactivated": True},
+    )
+    return patient
+
+
+@transaction.atomic
+def practitioner_create(
+    *,
+    actor: User | None,
+    organization: Organization,
+    email: str,
+    kind: str,
+    first_name: str = "",
+    last_name: str = "",
+    locations=(),
+    **profile,
+) -> Practitioner:
+    """Invite a clinician (an account with a set-password link) and create their profile."""
+    membership = member_invite(
+        actor=actor,
+        organization=organization,
+        email=email,
+        role=Membership.Role.PRACTITIONER,
+        first_name=first_name,
+        last_name=last_name,
+        practitioner_kind=kind,
+    )
+    return practitioner_profile_create(
+        actor=actor, membership=membership, locations=locations, **profile
+    )
+
+
+@transaction.atomic
+def practitioner_profile_create(
+    *, actor: User | None, membership: Membership, locations=(), **profile
+) -> Practitioner:
+    """The professional profile of an existing practitioner member."""
+    practitioner = Practitioner(
+        organization=membership.organization,
+        user=membership.user,
+        kind=membership.practitioner_kind,
+        **profile,
+    )
+    _validated(practitioner, exclude=["organization", "user", "photo"])
+    practitioner.save()
+    practitioner.locations.set(locations)
+    audit_record(
+        actor=actor, action="create", organization=membership.organization, obj=practitioner
+    )
+    return practitioner
+
+
+@transaction.atomic
+def practitioner_update(
+    *, actor: User, practitioner: Practitioner, locations=None, **changes
+) -> Practitioner:
+    for name, value in changes.items():
+        setattr(practitioner, name, value)
+    _validated(practitioner, exclude=["organization", "user", "photo"])
+    practitioner.save()
+    if locations is not None:
+        practitioner.locations.set(locations)
+    if "kind" in changes:
+        Membership.objects.filter(
+            user=practitioner.user,
+            organization=practitioner.organization,
+            role=Membership.Role.PRACTITIONER,
+        ).update(practitioner_kind=practitioner.kind)
+    audit_record(
+        actor=actor,
+        action="update",
+        organization=practitioner.organization,
+        obj=practitioner,
+        details={"fields": sorted(changes)},
+    )
+    return practitioner
+
+
+@transaction.atomic
+def practitioner_deactivate(*, actor: User, practitioner: Practitioner) -> Practitioner:
+    """Stop offering a practitioner for booking; their history stays."""
+    practitioner.is_active = False
+    practitioner.accepting_new_patients = False
+    practitioner.save(update_fields=["is_active", "accepting_new_patients"])
+    audit_record(
+        actor=actor,
+        action="delete",
+        organization=practitioner.organization,
+        obj=practitioner,
+        details={"deactivated": True},
+    )
+    return practitioner
+
+
+@transaction.atomic
+def care_team_assign(
+    *,
+    actor: User | None,
+    patient: Patient,
+    practitioner: Practitioner,
+    role: str,
+    start_date: date | None = None,
+    notes: str = "",
+) -> CareTeamMember:
+    """Put a practitioner on a patient's care team. A new primary nurse or doctor replaces
+    the current one, whose assignment ends the day before."""
+    if practitioner.organization_id != patient.organization_id:
+        raise ApplicationError("Practitioner not found.", code="not_found", status_code=404)
+    start = start_date or timezone.localdate()
+    if role in (CareTeamMember.Role.PRIMARY_NURSE, CareTeamMember.Role.PRIMARY_DOCTOR):
+        for current in CareTeamMember.objects.filter(
+            patient=patient, role=role, end_date__isnull=True
+        ):
+            current.end_date = max(current.start_date, start - timedelta(days=1))
+            current.save(update_fields=["end_date"])
+    member = CareTeamMember(
+        organization=patient.organization,
+        patient=patient,
+        practitioner=practitioner,
+        role=role,
+        start_date=start,
+        notes=notes,
+    )
+    _validated(member, exclude=["organization"])
+    member.save()
+    audit_record(
+        actor=actor,
+        action="create",
+        organization=patient.organization,
+        obj=member,
+        patient_id=patient.pk,
+        details={"role": role, "practitioner": practitioner.pk},
+    )
+    return member
+
+
+@transaction.atomic
+def care_team_end(*, actor: User, member: CareTeamMember, end_date: date | None = None) -> None:
+    member.end_date = end_date or timezone.localdate()
+    _validated(member, exclude=["organization"])
+    member.save(update_fields=["end_date"])
+    audit_record(
+        actor=actor,
+        action="update",
+        organization=member.organization,
+        obj=member,
+        patient_id=member.patient_id,
+        details={"ended": member.end_date.isoformat()},
+    )
+
+
+@transaction.atomic
+def location_save(
+    *, actor: User | None, organization: Organization, location: Location | None = None, **fields
+) -> Location:
+    """Create (``location=None``) or change a location."""
+    location = location or Location(organization=organization)
+    for name, value in fields.items():
+        setattr(location, name, value)
+    _validated(location, exclude=["organization"])
+    created = location.pk is None
+    location.save()
+    audit_record(
+        actor=actor,
+        action="create" if created else "update",
+        organization=organization,
+        obj=location,
+    )
+    return location
+
+
+@transaction.atomic
+def resource_save(
+    *, actor: User | None, organization: Organization, resource: Resource | None = None, **fields
+) -> Resource:
+    """Create (``resource=None``) or change a room, scanner or piece of equipment."""
+    resource = resource or Resource(organization=organization)
+    for name, value in fields.items():
+        setattr(resource, name, value)
+    if resource.location_id and resource.location.organization_id != organization.pk:
+        raise ApplicationError("Location not found.", code="not_found", status_code=404)
+    _validated(resource, exclude=["organization"])
+    created = resource.pk is None
+    resource.save()
+    audit_record(
+        actor=actor,
+        action="create" if created else "update",
+        organization=organization,
+        obj=resource,
+    )
+    return resource
+
+
+@transaction.atomic
+def service_save(
+    *,
+    actor: User | None,
+    organization: Organization,
+    service: Service | None = None,
+    practitioners=None,
+    resource_needs=None,
+    **fields,
+) -> Service:
+    """Create (``service=None``) or change an appointment type, its practitioners and the
+    resource kinds it needs (``[{"kind": "scanner", "modality": "MR"}]``)."""
+    service = service or Service(organization=organization)
+    for name, value in fields.items():
+        setattr(service, name, value)
+    _validated(service, exclude=["organization"])
+    created = service.pk is None
+    service.save()
+    if practitioners is not None:
+        if any(p.organization_id != organization.pk for p in practitioners):
+            raise ApplicationError("Practitioner not found.", code="not_found", status_code=404)
+        service.practitioners.set(practitioners)
+    if resource_needs is not None:
+        service.resource_needs.all().delete()
+        ServiceResourceNeed.objects.bulk_create(
+            ServiceResourceNeed(
+                service=service, kind=need["kind"], modality=need.get("modality", "")
+            )
+            for need in resource_needs
+        )
+    audit_record(
+        actor=actor,
+        action="create" if created else "update",
+        organization=organization,
+        obj=service,
+    )
+    return service
