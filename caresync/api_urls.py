@@ -37,6 +37,7 @@ router.register("practitioners", directory_api.PractitionerViewSet, basename="pr
 router.register("services", directory_api.ServiceViewSet, basename="service")
 router.register("locations", directory_api.LocationViewSet, basename="location")
 router.register("resources", directory_api.ResourceViewSet, basename="resource")
+router.register("webhook-logs", directory_api.WebhookLogViewSet, basename="webhook-log")
 
 auth_urlpatterns = [
     path("token/", oauth_views.TokenView.as_view(), name="oauth-token"),

@@ -4,10 +4,12 @@ from django.urls import include, path
 
 from caresync.accounts.signin import SignInView
 from caresync.core import views as core_views
+from caresync.directory import webhooks as directory_webhooks
 
 urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("api/v1/", include("caresync.api_urls")),
+    path("api/webhook/patient", directory_webhooks.patient_intake, name="webhook-patient"),
     path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("caresync.accounts.urls")),

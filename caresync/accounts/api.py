@@ -24,6 +24,7 @@ from caresync.accounts.services import (
     member_invite,
     organization_onboard,
     organization_update,
+    organization_webhook_secret_rotate,
     password_reset_request,
     password_set_with_token,
     patient_register,
@@ -179,6 +180,11 @@ class OrganizationUpdateInput(StrictModelSerializer):
         extra_kwargs = {name: {"required": False} for name in fields}
 
 
+class WebhookSecretOutput(serializers.Serializer):
+    intake_webhook_secret = serializers.CharField()
+    header = serializers.CharField(default="X-CareSync-Signature")
+
+
 class OrganizationViewSet(
     ActorScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -194,6 +200,8 @@ class OrganizationViewSet(
         "retrieve": "organization.view",
         "create": "organization.create",
         "partial_update": "organization.update",
+        "webhook_secret": "organization.update",
+        "webhook_secret_rotate": "organization.update",
     }
 
     scoped_model = Organization
@@ -217,6 +225,21 @@ class OrganizationViewSet(
             actor=request.user, organization=organization, **data.validated_data
         )
         return Response(OrganizationOutput(organization).data)
+
+    @extend_schema(request=None, responses=WebhookSecretOutput)
+    @action(detail=True, methods=["get"], url_path="webhook-secret")
+    def webhook_secret(self, request, slug=None):
+        """The key that signs patient-intake webhook calls (organization admins)."""
+        organization = self.get_object()
+        return Response(WebhookSecretOutput(organization).data)
+
+    @extend_schema(request=None, responses=WebhookSecretOutput)
+    @webhook_secret.mapping.post
+    def webhook_secret_rotate(self, request, slug=None):
+        """Replace the intake-webhook key; the old one stops working at once."""
+        organization = self.get_object()
+        organization_webhook_secret_rotate(actor=request.user, organization=organization)
+        return Response(WebhookSecretOutput(organization).data)
 
 
 # --- Members ------------------------------------------------------------------------------

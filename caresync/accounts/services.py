@@ -14,7 +14,13 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, RefreshToken
 
 from caresync.accounts.emails import account_email_send
-from caresync.accounts.models import Application, Membership, Organization, User
+from caresync.accounts.models import (
+    Application,
+    Membership,
+    Organization,
+    User,
+    new_webhook_secret,
+)
 from caresync.core.audit import audit_record
 from caresync.core.errors import ApplicationError
 
@@ -373,3 +379,18 @@ def oauth_application_register(
     application.full_clean()
     application.save()
     return application
+
+
+@transaction.atomic
+def organization_webhook_secret_rotate(*, actor: User, organization: Organization) -> str:
+    """Issue a new intake-webhook secret; the old one stops working at once."""
+    organization.intake_webhook_secret = new_webhook_secret()
+    organization.save(update_fields=["intake_webhook_secret"])
+    audit_record(
+        actor=actor,
+        action="update",
+        organization=organization,
+        obj=organization,
+        details={"rotated": "intake_webhook_secret"},
+    )
+    return organization.intake_webhook_secret

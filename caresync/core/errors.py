@@ -61,7 +61,7 @@ def error_body(
     return {"error": body}
 
 
-def _field_errors(detail) -> dict:
+def field_errors(detail) -> dict:
     """Turn DRF's nested ``get_full_details()`` output into ``{field: [{code, message}]}``."""
     if isinstance(detail, dict):
         out = {}
@@ -81,7 +81,7 @@ def _flatten(value) -> list:
     if isinstance(value, dict) and set(value) == {"message", "code"}:
         return [{"code": value["code"], "message": str(value["message"])}]
     if isinstance(value, dict):
-        return [{"code": "invalid", "message": str(value), "fields": _field_errors(value)}]
+        return [{"code": "invalid", "message": str(value), "fields": field_errors(value)}]
     return [{"code": "invalid", "message": str(value)}]
 
 
@@ -143,7 +143,7 @@ def api_exception_handler(exc, context):
 
     if isinstance(exc, exceptions.ValidationError):
         code, message = "validation_error", "Some fields are invalid."
-        fields = _field_errors(exc.get_full_details())
+        fields = field_errors(exc.get_full_details())
     else:
         full = exc.get_full_details()
         code = full.get("code", exc.default_code) if isinstance(full, dict) else exc.default_code

@@ -15,12 +15,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 
 class StrictFieldsMixin:
-    """Refuse fields the serializer does not know instead of silently ignoring them."""
+    """Refuse field names the serializer does not know, instead of silently ignoring them.
+    Read-only fields are known (a client may send back what it read); they are ignored."""
 
     def to_internal_value(self, data):
         if hasattr(data, "keys"):
-            known = {name for name, field in self.fields.items() if not field.read_only}
-            unknown = sorted(set(data.keys()) - known)
+            unknown = sorted(set(data.keys()) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
                     {

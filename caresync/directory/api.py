@@ -8,6 +8,8 @@ from rest_framework.response import Response
 
 from caresync.accounts.permissions import ActorScopedViewMixin, request_actor
 from caresync.accounts.selectors import require_organization
+from caresync.core.api import BreakGlassOutput
+from caresync.core.break_glass import break_glass_open
 from caresync.core.errors import ApplicationError
 from caresync.core.rest import StrictModelSerializer, StrictSerializer
 from caresync.directory.models import (
@@ -18,6 +20,7 @@ from caresync.directory.models import (
     Resource,
     Service,
     ServiceResourceNeed,
+    WebhookLog,
 )
 from caresync.directory.selectors import (
     care_team_list,
@@ -28,6 +31,7 @@ from caresync.directory.selectors import (
     practitioner_list,
     resource_list,
     service_list,
+    webhook_log_list,
 )
 from caresync.directory.services import (
     care_team_assign,
@@ -124,6 +128,37 @@ class PatientCreateSerializer(PatientSerializer):
         fields = [*PatientSerializer.Meta.fields, "allow_duplicate"]
 
 
+class BreakGlassInput(StrictSerializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class CareTeamOutput(serializers.ModelSerializer):
+    practitioner_name = serializers.CharField(source="practitioner.__str__", read_only=True)
+
+    class Meta:
+        model = CareTeamMember
+        fields = [
+            "id",
+            "practitioner",
+            "practitioner_name",
+            "role",
+            "start_date",
+            "end_date",
+            "notes",
+        ]
+
+
+class CareTeamAssignInput(StrictSerializer):
+    practitioner = serializers.PrimaryKeyRelatedField(queryset=Practitioner.objects.none())
+    role = serializers.ChoiceField(choices=CareTeamMember.Role.choices)
+    start_date = serializers.DateField(required=False)
+    notes = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].queryset = practitioner_list(actor=self.context["actor"])
+
+
 class PatientViewSet(ActorScopedViewMixin, viewsets.ModelViewSet):
     """Patients of the organization. ``?q=`` searches name fragments, MRN, date of birth,
     phone or email. DELETE deactivates (org admins); nothing is ever destroyed."""
@@ -142,6 +177,7 @@ class PatientViewSet(ActorScopedViewMixin, viewsets.ModelViewSet):
         "destroy": "patient.deactivate",
         "care_team": "care_team.view",
         "care_team_assign": "care_team.manage",
+        "break_glass": "break_glass.open",
     }
 
     def scoped_queryset(self, actor):
@@ -202,32 +238,19 @@ class PatientViewSet(ActorScopedViewMixin, viewsets.ModelViewSet):
         member = care_team_assign(actor=request.user, patient=patient, **data.validated_data)
         return Response(CareTeamOutput(member).data, status=status.HTTP_201_CREATED)
 
-
-class CareTeamOutput(serializers.ModelSerializer):
-    practitioner_name = serializers.CharField(source="practitioner.__str__", read_only=True)
-
-    class Meta:
-        model = CareTeamMember
-        fields = [
-            "id",
-            "practitioner",
-            "practitioner_name",
-            "role",
-            "start_date",
-            "end_date",
-            "notes",
-        ]
-
-
-class CareTeamAssignInput(StrictSerializer):
-    practitioner = serializers.PrimaryKeyRelatedField(queryset=Practitioner.objects.none())
-    role = serializers.ChoiceField(choices=CareTeamMember.Role.choices)
-    start_date = serializers.DateField(required=False)
-    notes = serializers.CharField(max_length=200, required=False, allow_blank=True)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = practitioner_list(actor=self.context["actor"])
+    @extend_schema(request=BreakGlassInput, responses={201: BreakGlassOutput})
+    @action(detail=True, methods=["post"], url_path="break-glass")
+    def break_glass(self, request, pk=None):
+        """Emergency access to a patient without a care relationship: state the reason. The
+        access is time-limited, audited with the reason and listed for admin review."""
+        data = BreakGlassInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        access = break_glass_open(
+            actor=request_actor(request),
+            patient_id=self.get_object().pk,
+            reason=data.validated_data["reason"],
+        )
+        return Response(BreakGlassOutput(access).data, status=status.HTTP_201_CREATED)
 
 
 # --- Practitioners and doctors ----------------------------------------------------------
@@ -524,3 +547,31 @@ class ResourceViewSet(OrganizationOwnedViewSet):
 
     def scoped_queryset(self, actor):
         return resource_list(actor=actor)
+
+
+class WebhookLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookLog
+        fields = [
+            "id",
+            "received_at",
+            "source_ip",
+            "status_code",
+            "outcome",
+            "error",
+            "patient",
+            "request_id",
+        ]
+
+
+class WebhookLogViewSet(ActorScopedViewMixin, viewsets.ReadOnlyModelViewSet):
+    """Calls to the patient-intake webhook, newest first (organization admins)."""
+
+    serializer_class = WebhookLogSerializer
+    filterset_fields = ["outcome", "status_code"]
+    ordering_fields = ["received_at"]
+    scoped_model = WebhookLog
+    policy = {"list": "webhook_log.list", "retrieve": "webhook_log.list"}
+
+    def scoped_queryset(self, actor):
+        return webhook_log_list(actor=actor)

@@ -16,6 +16,7 @@ from caresync.directory.models import (
     Practitioner,
     Resource,
     Service,
+    WebhookLog,
 )
 from caresync.directory.normalize import email_key, name_key, phone_key
 
@@ -94,8 +95,9 @@ def patient_duplicates(*, organization: Organization, patient: Patient) -> Query
     """Active patients with the same normalized name and birth date, and the same phone or
     email as ``patient`` (which is not saved yet)."""
     contact = Q()
-    if patient.search_phone:
-        contact |= Q(search_phone=patient.search_phone)
+    if len(patient.search_phone) >= 6:
+        # The national number (last nine digits) matches with or without a country code.
+        contact |= Q(search_phone__endswith=patient.search_phone[-9:])
     if patient.email:
         contact |= Q(email=patient.email)
     if not contact:
@@ -142,3 +144,9 @@ def resource_list(*, actor: Actor) -> QuerySet[Resource]:
     if actor.organization is None:
         return Resource.objects.none()
     return Resource.objects.filter(organization=actor.organization).select_related("location")
+
+
+def webhook_log_list(*, actor: Actor) -> QuerySet[WebhookLog]:
+    if actor.organization is None:
+        return WebhookLog.objects.none()
+    return WebhookLog.objects.filter(organization=actor.organization)

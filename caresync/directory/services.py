@@ -11,6 +11,7 @@ from caresync.accounts.models import Membership, Organization, User
 from caresync.accounts.services import member_invite
 from caresync.core.audit import audit_record
 from caresync.core.errors import ApplicationError
+from caresync.core.middleware import current_request_context
 from caresync.directory.models import (
     CareTeamMember,
     Location,
@@ -19,6 +20,7 @@ from caresync.directory.models import (
     Resource,
     Service,
     ServiceResourceNeed,
+    WebhookLog,
 )
 from caresync.directory.normalize import email_key, name_key, phone_key
 from caresync.directory.selectors import patient_duplicates
@@ -407,3 +409,24 @@ def service_save(
         obj=service,
     )
     return service
+
+
+def webhook_log_record(
+    *,
+    organization: Organization | None,
+    status_code: int,
+    outcome: str,
+    error: str = "",
+    patient: Patient | None = None,
+) -> WebhookLog:
+    """Log one intake-webhook call (kept even when the call itself was refused)."""
+    context = current_request_context()
+    return WebhookLog.objects.create(
+        organization=organization,
+        source_ip=context.ip,
+        status_code=status_code,
+        outcome=outcome,
+        error=error[:2000],
+        patient=patient,
+        request_id=context.request_id if context.request_id != "-" else "",
+    )

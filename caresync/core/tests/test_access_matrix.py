@@ -131,6 +131,14 @@ def detail_case(route: str, object_name: str, body: dict | None):
     return case
 
 
+def webhook_log_id(tenant):
+    from caresync.directory.services import webhook_log_record
+
+    return webhook_log_record(
+        organization=tenant.organization, status_code=401, outcome="invalid_signature"
+    ).pk
+
+
 def list_case(route: str):
     return lambda tenant: (f"/api/v1/{route}s/", None)
 
@@ -184,6 +192,10 @@ CASES = {
         f"/api/v1/patients/{pk(t, 'patient')}/care-team/",
         None,
     ),
+    ("patient-break-glass", "POST"): lambda t: (
+        f"/api/v1/patients/{pk(t, 'patient')}/break-glass/",
+        {"reason": "Unconscious in the emergency department"},
+    ),
     ("patient-care-team", "POST"): lambda t: (
         f"/api/v1/patients/{pk(t, 'patient')}/care-team/",
         {"practitioner": pk(t, "doctor"), "role": "primary_doctor"},
@@ -233,6 +245,16 @@ CASES = {
         )
         for method in ("GET", "PUT", "PATCH")
     },
+    ("webhook-log-list", "GET"): lambda t: ("/api/v1/webhook-logs/", None),
+    ("webhook-log-detail", "GET"): lambda t: (f"/api/v1/webhook-logs/{webhook_log_id(t)}/", None),
+    ("organization-webhook-secret", "GET"): lambda t: (
+        f"/api/v1/organizations/{t.organization.slug}/webhook-secret/",
+        None,
+    ),
+    ("organization-webhook-secret", "POST"): lambda t: (
+        f"/api/v1/organizations/{t.organization.slug}/webhook-secret/",
+        None,
+    ),
     ("break-glass-list", "GET"): lambda t: ("/api/v1/break-glass/", None),
     ("break-glass-detail", "GET"): lambda t: (f"/api/v1/break-glass/{break_glass_id(t)}/", None),
     ("break-glass-review", "POST"): lambda t: (
