@@ -12,9 +12,11 @@ from caresync.celery import app as celery_app
 
 
 @pytest.fixture(autouse=True)
-def _test_defaults(settings):
-    """Tasks run inline (the Redis tier exercises a real worker); fast password hashing."""
+def _test_defaults(settings, tmp_path):
+    """Tasks run inline (the Redis tier exercises a real worker); fast password hashing;
+    uploaded files go to a per-test folder."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
     celery_app.conf.task_always_eager = True
     cache.clear()
     yield

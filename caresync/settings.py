@@ -323,6 +323,7 @@ STORAGES = {
 # --- Request limits -----------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+PATIENT_PHOTO_MAX_BYTES = env_int("PATIENT_PHOTO_MAX_BYTES", 2 * 1024 * 1024)
 
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

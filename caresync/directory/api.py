@@ -1,9 +1,14 @@
 """Directory API: patients (seed 002 contract), doctors, practitioners, care teams, services,
 locations and resources. Reads of patient records are audited."""
 
+import mimetypes
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from caresync.accounts.permissions import ActorScopedViewMixin, request_actor
@@ -38,6 +43,7 @@ from caresync.directory.services import (
     location_save,
     patient_create,
     patient_deactivate,
+    patient_photo_set,
     patient_update,
     practitioner_create,
     practitioner_deactivate,
@@ -128,6 +134,10 @@ class PatientCreateSerializer(PatientSerializer):
         fields = [*PatientSerializer.Meta.fields, "allow_duplicate"]
 
 
+class PhotoInput(StrictSerializer):
+    photo = serializers.FileField()
+
+
 class BreakGlassInput(StrictSerializer):
     reason = serializers.CharField(max_length=2000)
 
@@ -178,6 +188,8 @@ class PatientViewSet(ActorScopedViewMixin, viewsets.ModelViewSet):
         "care_team": "care_team.view",
         "care_team_assign": "care_team.manage",
         "break_glass": "break_glass.open",
+        "photo": "patient.view",
+        "photo_upload": "patient.update",
     }
 
     def scoped_queryset(self, actor):
@@ -237,6 +249,31 @@ class PatientViewSet(ActorScopedViewMixin, viewsets.ModelViewSet):
         data.is_valid(raise_exception=True)
         member = care_team_assign(actor=request.user, patient=patient, **data.validated_data)
         return Response(CareTeamOutput(member).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], parser_classes=[MultiPartParser])
+    def photo(self, request, pk=None):
+        """The patient's photo, served only to those who may open the record (audited)."""
+        patient = self.get_object()
+        if not patient.photo:
+            raise ApplicationError("No photo.", code="not_found", status_code=404)
+        patient_reads_record(actor=request_actor(request), patients=[patient])
+        response = FileResponse(
+            patient.photo.open("rb"), content_type=mimetypes.guess_type(patient.photo.name)[0]
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @extend_schema(request={"multipart/form-data": PhotoInput}, responses=PatientSerializer)
+    @photo.mapping.put
+    def photo_upload(self, request, pk=None):
+        """Upload (replace) the photo: JPEG, PNG or WebP, checked by content, size-capped."""
+        data = PhotoInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        patient = patient_photo_set(
+            actor=request.user, patient=self.get_object(), upload=data.validated_data["photo"]
+        )
+        return Response(PatientSerializer(patient).data)
 
     @extend_schema(request=BreakGlassInput, responses={201: BreakGlassOutput})
     @action(detail=True, methods=["post"], url_path="break-glass")

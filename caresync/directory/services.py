@@ -1,8 +1,10 @@
 """Writes for the directory: patients (MRN, duplicates), practitioners, care teams, services,
 locations and resources. Every PHI change is audited in the same transaction."""
 
+import uuid
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -12,6 +14,7 @@ from caresync.accounts.services import member_invite
 from caresync.core.audit import audit_record
 from caresync.core.errors import ApplicationError
 from caresync.core.middleware import current_request_context
+from caresync.core.uploads import image_checked
 from caresync.directory.models import (
     CareTeamMember,
     Location,
@@ -430,3 +433,25 @@ def webhook_log_record(
         patient=patient,
         request_id=context.request_id if context.request_id != "-" else "",
     )
+
+
+@transaction.atomic
+def patient_photo_set(*, actor: User, patient: Patient, upload) -> Patient:
+    """Replace the patient's photo with a verified image (stored privately)."""
+    extension = image_checked(upload, max_bytes=settings.PATIENT_PHOTO_MAX_BYTES)
+    old = patient.photo.name if patient.photo else ""
+    patient.photo.save(
+        f"{patient.organization_id}/{uuid.uuid4().hex}.{extension}", upload, save=False
+    )
+    patient.save(update_fields=["photo", "updated_at"])
+    if old:
+        transaction.on_commit(lambda: patient.photo.storage.delete(old))
+    audit_record(
+        actor=actor,
+        action="update",
+        organization=patient.organization,
+        obj=patient,
+        patient_id=patient.pk,
+        details={"fields": ["photo"]},
+    )
+    return patient

@@ -10,12 +10,14 @@ import json
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from caresync.accounts.api import PublicEndpoint
 from caresync.accounts.permissions import policy_for
 from caresync.core.policy import RULES
+from caresync.directory.tests.test_patient_photo import png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +113,11 @@ def directory(tenant):
             date_of_birth=date(1980, 1, 2),
         ),
     }
+    from caresync.directory.services import patient_photo_set
+
+    patient_photo_set(
+        actor=None, patient=cached["patient"], upload=SimpleUploadedFile("p.png", png_bytes())
+    )
     tenant._directory = cached
     return cached
 
@@ -191,6 +198,11 @@ CASES = {
     ("patient-care-team", "GET"): lambda t: (
         f"/api/v1/patients/{pk(t, 'patient')}/care-team/",
         None,
+    ),
+    ("patient-photo", "GET"): lambda t: (f"/api/v1/patients/{pk(t, 'patient')}/photo/", None),
+    ("patient-photo", "PUT"): lambda t: (
+        f"/api/v1/patients/{pk(t, 'patient')}/photo/",
+        Multipart(photo=SimpleUploadedFile("p.png", png_bytes())),
     ),
     ("patient-break-glass", "POST"): lambda t: (
         f"/api/v1/patients/{pk(t, 'patient')}/break-glass/",
@@ -353,9 +365,7 @@ def test_role_matrix_in_own_and_foreign_organization(
     headers = {"HTTP_X_ORGANIZATION": tenant_a.organization.slug} if attribute is None else {}
 
     own_path, body = CASES[(name, method)](tenant_a)
-    response = api_client.generic(
-        method, own_path, data=_json(body), content_type="application/json", **headers
-    )
+    response = call(api_client, method, own_path, body, **headers)
     if allowed:
         assert response.status_code < 400, (role, method, own_path, response.content)
     else:
@@ -364,9 +374,7 @@ def test_role_matrix_in_own_and_foreign_organization(
 
     foreign_path, body = CASES[(name, method)](tenant_b)
     if foreign_path != own_path and attribute is not None:
-        response = api_client.generic(
-            method, foreign_path, data=_json(body), content_type="application/json"
-        )
+        response = call(api_client, method, foreign_path, body)
         expected = 404 if allowed else 403
         assert response.status_code == expected, (role, method, foreign_path, response.content)
 
@@ -374,11 +382,16 @@ def test_role_matrix_in_own_and_foreign_organization(
 def test_anonymous_callers_get_401_everywhere(api_client, tenant_a):
     for name, _, _, _, method in all_cases():
         path, body = CASES[(name, method)](tenant_a)
-        response = api_client.generic(
-            method, path, data=_json(body), content_type="application/json"
-        )
+        response = call(api_client, method, path, body)
         assert response.status_code == 401, (method, path)
 
 
-def _json(body):
-    return json.dumps(body) if body is not None else ""
+class Multipart(dict):
+    """A case body sent as multipart/form-data (file uploads)."""
+
+
+def call(client, method: str, path: str, body, **headers):
+    if isinstance(body, Multipart):
+        return getattr(client, method.lower())(path, dict(body), format="multipart", **headers)
+    data = json.dumps(body) if body is not None else ""
+    return client.generic(method, path, data=data, content_type="application/json", **headers)

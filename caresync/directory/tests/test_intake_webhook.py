@@ -114,8 +114,12 @@ def test_only_post_is_accepted(client):
 def test_admins_rotate_the_secret_and_read_the_log(client, api_as, tenant_a):
     old = tenant_a.organization.intake_webhook_secret
     admin = api_as(tenant_a.admin)
-    assert admin.get(f"/api/v1/organizations/{tenant_a.organization.slug}/webhook-secret/"
-                     ).json()["intake_webhook_secret"] == old
+    assert (
+        admin.get(f"/api/v1/organizations/{tenant_a.organization.slug}/webhook-secret/").json()[
+            "intake_webhook_secret"
+        ]
+        == old
+    )
     rotated = admin.post(f"/api/v1/organizations/{tenant_a.organization.slug}/webhook-secret/")
     new = rotated.json()["intake_webhook_secret"]
     assert new != old
@@ -125,5 +129,7 @@ def test_admins_rotate_the_secret_and_read_the_log(client, api_as, tenant_a):
     outcomes = [row["outcome"] for row in admin.get("/api/v1/webhook-logs/").json()["results"]]
     assert outcomes == ["created", "invalid_signature"]
     staff = api_as(tenant_a.staff)
-    assert staff.get(f"/api/v1/organizations/{tenant_a.organization.slug}/webhook-secret/"
-                     ).status_code == 403
+    assert (
+        staff.get(f"/api/v1/organizations/{tenant_a.organization.slug}/webhook-secret/").status_code
+        == 403
+    )
