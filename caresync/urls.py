@@ -13,6 +13,7 @@ urlpatterns = [
     path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("caresync.accounts.urls")),
+    path("", include("caresync.directory.urls")),
     path("", include("caresync.core.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("caresync.web.urls")),

@@ -145,6 +145,9 @@ RULES: dict[str, Rule] = {
         "read",
         "Search and list patients (patients: only themselves)",
     ),
+    "patient.directory": Rule(
+        CLINIC, "Patient", "read", "Use the patient directory pages (clinic members)"
+    ),
     "patient.view": Rule(
         CLINIC | {PATIENT, INTEGRATION},
         "Patient",

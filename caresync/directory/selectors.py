@@ -4,6 +4,7 @@ import re
 from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 
 from caresync.accounts.models import Organization
 from caresync.core import policy
@@ -88,7 +89,10 @@ def patient_search(patients: QuerySet[Patient], query: str) -> QuerySet[Patient]
         return patients.filter(search_phone__contains=phone_key(query))
     for word in name_key(query).split():
         patients = patients.filter(search_name__contains=word)
-    return patients
+    # Case-insensitive name order; as a side effect it is not index-ordered, so PostgreSQL
+    # sorts the trigram matches instead of walking the name index until 25 rows match
+    # (slow when the matches cluster late in the alphabet).
+    return patients.order_by(Lower("family_name"), Lower("given_name"), "pk")
 
 
 def patient_duplicates(*, organization: Organization, patient: Patient) -> QuerySet[Patient]:

@@ -85,6 +85,24 @@ def _validated(instance, *, exclude=()):
     return instance
 
 
+def _name_free(instance) -> None:
+    """A friendly field error for the per-organization unique name (the database enforces
+    it too)."""
+    taken = (
+        type(instance)
+        .objects.filter(organization=instance.organization, name=instance.name)
+        .exclude(pk=instance.pk)
+    )
+    if taken.exists():
+        label = type(instance)._meta.verbose_name
+        raise ApplicationError(
+            f"Another {label} is already called {instance.name!r}.",
+            code="name_taken",
+            status_code=400,
+            fields={"name": [{"code": "unique", "message": f"Another {label} has this name."}]},
+        )
+
+
 def _mrn_next(organization: Organization) -> str:
     """Reserve the organization's next MRN. The row update locks the organization until the
     transaction ends, so concurrent creations get distinct numbers."""
@@ -113,7 +131,7 @@ def patient_create(
         )
     patient = Patient(organization=organization, mrn="pending", **fields)
     _normalize(patient)
-    _validated(patient, exclude=["mrn", "organization", "user"])
+    _validated(patient, exclude=["mrn"])
     candidates = list(patient_duplicates(organization=organization, patient=patient))
     if candidates and not allow_duplicate:
         raise ApplicationError(
@@ -158,7 +176,7 @@ def patient_update(*, actor: User, patient: Patient, **changes) -> Patient:
     for name, value in changes.items():
         setattr(patient, name, value)
     _normalize(patient)
-    _validated(patient, exclude=["organization", "user"])
+    _validated(patient)
     patient.save()
     audit_record(
         actor=actor,
@@ -225,7 +243,7 @@ def practitioner_profile_create(
         kind=membership.practitioner_kind,
         **profile,
     )
-    _validated(practitioner, exclude=["organization", "user", "photo"])
+    _validated(practitioner, exclude=["photo"])
     practitioner.save()
     practitioner.locations.set(locations)
     audit_record(
@@ -240,7 +258,7 @@ def practitioner_update(
 ) -> Practitioner:
     for name, value in changes.items():
         setattr(practitioner, name, value)
-    _validated(practitioner, exclude=["organization", "user", "photo"])
+    _validated(practitioner, exclude=["photo"])
     practitioner.save()
     if locations is not None:
         practitioner.locations.set(locations)
@@ -305,7 +323,7 @@ def care_team_assign(
         start_date=start,
         notes=notes,
     )
-    _validated(member, exclude=["organization"])
+    _validated(member)
     member.save()
     audit_record(
         actor=actor,
@@ -321,7 +339,7 @@ def care_team_assign(
 @transaction.atomic
 def care_team_end(*, actor: User, member: CareTeamMember, end_date: date | None = None) -> None:
     member.end_date = end_date or timezone.localdate()
-    _validated(member, exclude=["organization"])
+    _validated(member)
     member.save(update_fields=["end_date"])
     audit_record(
         actor=actor,
@@ -341,7 +359,8 @@ def location_save(
     location = location or Location(organization=organization)
     for name, value in fields.items():
         setattr(location, name, value)
-    _validated(location, exclude=["organization"])
+    _name_free(location)
+    _validated(location)
     created = location.pk is None
     location.save()
     audit_record(
@@ -363,7 +382,8 @@ def resource_save(
         setattr(resource, name, value)
     if resource.location_id and resource.location.organization_id != organization.pk:
         raise ApplicationError("Location not found.", code="not_found", status_code=404)
-    _validated(resource, exclude=["organization"])
+    _name_free(resource)
+    _validated(resource)
     created = resource.pk is None
     resource.save()
     audit_record(
@@ -390,7 +410,8 @@ def service_save(
     service = service or Service(organization=organization)
     for name, value in fields.items():
         setattr(service, name, value)
-    _validated(service, exclude=["organization"])
+    _name_free(service)
+    _validated(service)
     created = service.pk is None
     service.save()
     if practitioners is not None:

@@ -16,11 +16,17 @@ class StyledFormMixin:
                 else ("textarea" if isinstance(widget, forms.Textarea) else "input")
             )
             widget.attrs.setdefault("class", css)
-            if self.is_bound and name in self.errors:
-                widget.attrs["aria-invalid"] = "true"
-                widget.attrs["aria-describedby"] = f"id_{name}_error"
-            elif field.help_text:
+            if field.help_text:
                 widget.attrs["aria-describedby"] = f"id_{name}_hint"
+
+    def full_clean(self):
+        # Marked after validation, not in __init__: subclasses may still set querysets there.
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                attrs["aria-invalid"] = "true"
+                attrs["aria-describedby"] = f"id_{name}_error"
 
 
 class StyledForm(StyledFormMixin, forms.Form):

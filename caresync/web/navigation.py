@@ -21,6 +21,14 @@ ALL_ROLES = frozenset({"platform_admin", "org_admin", "practitioner", "staff", "
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Dashboard", "web:dashboard", "layout-dashboard", ALL_ROLES),
+    NavItem("Patients", "patient-list", "users", frozenset({"org_admin", "practitioner", "staff"})),
+    NavItem(
+        "Practitioners",
+        "practitioner-list",
+        "stethoscope",
+        frozenset({"org_admin", "practitioner", "staff", "patient"}),
+    ),
+    NavItem("Services", "service-list", "clipboard-list", frozenset({"org_admin"})),
     NavItem("Members", "org-members", "users", frozenset({"org_admin"})),
     NavItem(
         "Audit trail", "audit-events", "shield-check", frozenset({"org_admin", "platform_admin"})
