@@ -20,5 +20,10 @@ urlpatterns = [
         name="org-member-deactivate",
     ),
     path("organization/settings/", views.organization_settings, name="org-settings"),
+    path(
+        "organization/settings/webhook-secret/",
+        views.organization_webhook_secret_rotate_page,
+        name="org-webhook-secret-rotate",
+    ),
     path("platform/organizations/", views.platform_organizations, name="platform-organizations"),
 ]

@@ -28,6 +28,7 @@ from caresync.accounts.services import (
     member_invite,
     organization_onboard,
     organization_update,
+    organization_webhook_secret_rotate,
     password_reset_request,
     password_set_with_token,
     patient_register,
@@ -372,11 +373,29 @@ def organization_settings(request):
             messages.success(request, "Settings saved.")
             return redirect("org-settings")
     signup_url = request.build_absolute_uri(reverse("account-register", args=[organization.slug]))
+    webhook_url = request.build_absolute_uri(reverse("webhook-patient"))
     return render(
         request,
         "accounts/organization_settings.html",
-        {"form": form, "organization": organization, "signup_url": signup_url},
+        {
+            "form": form,
+            "organization": organization,
+            "signup_url": signup_url,
+            "webhook_url": webhook_url,
+        },
     )
+
+
+@login_required
+@require_POST
+def organization_webhook_secret_rotate_page(request):
+    """Replace the intake-webhook signing key of the active organization."""
+    actor = authorize_page(request, "organization.update")
+    if actor.organization is None:
+        return _no_organization(request, "Settings")
+    organization_webhook_secret_rotate(actor=request.user, organization=actor.organization)
+    messages.success(request, "A new signing key is in place; the old one no longer works.")
+    return redirect("org-settings")
 
 
 class OrganizationCreateForm(StyledForm):

@@ -42,4 +42,5 @@ urlpatterns = [
     path("settings/resources/", views.resources, name="resource-list"),
     path("settings/resources/new/", views.resource_edit, name="resource-create"),
     path("settings/resources/<int:pk>/", views.resource_edit, name="resource-edit"),
+    path("organization/webhook-log/", views.webhook_log, name="org-webhook-log"),
 ]

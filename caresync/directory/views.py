@@ -47,6 +47,7 @@ from caresync.directory.selectors import (
     practitioner_list,
     resource_list,
     service_list,
+    webhook_log_list,
 )
 from caresync.directory.services import (
     care_team_assign,
@@ -634,4 +635,18 @@ def resource_edit(request, pk: int | None = None):
         template="directory/resource_form.html",
         choices={"locations": lambda actor: location_list(actor=actor)},
         list_url="resource-list",
+    )
+
+
+@login_required
+def webhook_log(request):
+    """Calls to the patient-intake webhook, newest first (organization admins)."""
+    actor = authorize_page(request, "webhook_log.list")
+    if actor.organization is None:
+        return _no_organization(request, "Webhook log")
+    page = _paginate(request, webhook_log_list(actor=actor))
+    return render(
+        request,
+        "directory/webhook_log.html",
+        {"page_obj": page, "organization": actor.organization},
     )

@@ -133,3 +133,20 @@ def test_admins_rotate_the_secret_and_read_the_log(client, api_as, tenant_a):
         staff.get(f"/api/v1/organizations/{tenant_a.organization.slug}/webhook-secret/").status_code
         == 403
     )
+
+
+def test_settings_page_rotates_the_key_and_the_log_page_lists_calls(client, tenant_a):
+    send(client, tenant_a.organization, GOOD)
+    client.force_login(tenant_a.admin)
+    settings_page = client.get("/organization/settings/").content.decode()
+    assert tenant_a.organization.intake_webhook_secret in settings_page
+    old = tenant_a.organization.intake_webhook_secret
+    assert client.post("/organization/settings/webhook-secret/").status_code == 302
+    tenant_a.organization.refresh_from_db()
+    assert tenant_a.organization.intake_webhook_secret != old
+    log_page = client.get("/organization/webhook-log/")
+    assert log_page.status_code == 200
+    assert "created" in log_page.content.decode()
+    client.force_login(tenant_a.staff)
+    assert client.get("/organization/webhook-log/").status_code == 403
+    assert client.post("/organization/settings/webhook-secret/").status_code == 403
