@@ -47,6 +47,7 @@ from caresync.directory.services import (
     patient_update,
     practitioner_create,
     practitioner_deactivate,
+    practitioner_photo_set,
     practitioner_update,
     resource_save,
     service_save,
@@ -169,7 +170,38 @@ class CareTeamAssignInput(StrictSerializer):
         self.fields["practitioner"].queryset = practitioner_list(actor=self.context["actor"])
 
 
-class PatientViewSet(ActorScopedViewMixin, viewsets.ModelViewSet):
+class PhotoActionsMixin:
+    """``GET/PUT …/{id}/photo/``: serve the stored image privately; replace it through
+    ``photo_service`` (content-checked, size-capped)."""
+
+    photo_service = None
+
+    def photo_read(self, request, obj) -> None:
+        """Hook: record the read where the photo is PHI."""
+
+    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], parser_classes=[MultiPartParser])
+    def photo(self, request, pk=None):
+        obj = self.get_object()
+        if not obj.photo:
+            raise ApplicationError("No photo.", code="not_found", status_code=404)
+        self.photo_read(request, obj)
+        response = FileResponse(
+            obj.photo.open("rb"), content_type=mimetypes.guess_type(obj.photo.name)[0]
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @extend_schema(request={"multipart/form-data": PhotoInput}, responses=None)
+    @photo.mapping.put
+    def photo_upload(self, request, pk=None):
+        data = PhotoInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        obj = self.photo_service(request.user, self.get_object(), data.validated_data["photo"])
+        return Response(self.get_serializer(obj).data)
+
+
+class PatientViewSet(PhotoActionsMixin, ActorScopedViewMixin, viewsets.ModelViewSet):
     """Patients of the organization. ``?q=`` searches name fragments, MRN, date of birth,
     phone or email. DELETE deactivates (org admins); nothing is ever destroyed."""
 
@@ -194,6 +226,13 @@ class PatientViewSet(ActorScopedViewMixin, viewsets.ModelViewSet):
 
     def scoped_queryset(self, actor):
         return patient_search(patient_list(actor=actor), self.request.query_params.get("q", ""))
+
+    @staticmethod
+    def photo_service(user, patient, upload):
+        return patient_photo_set(actor=user, patient=patient, upload=upload)
+
+    def photo_read(self, request, patient) -> None:
+        patient_reads_record(actor=request_actor(request), patients=[patient])
 
     @extend_schema(parameters=[OpenApiParameter("q", str, description="Search text")])
     def list(self, request, *args, **kwargs):
@@ -249,31 +288,6 @@ class PatientViewSet(ActorScopedViewMixin, viewsets.ModelViewSet):
         data.is_valid(raise_exception=True)
         member = care_team_assign(actor=request.user, patient=patient, **data.validated_data)
         return Response(CareTeamOutput(member).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"], parser_classes=[MultiPartParser])
-    def photo(self, request, pk=None):
-        """The patient's photo, served only to those who may open the record (audited)."""
-        patient = self.get_object()
-        if not patient.photo:
-            raise ApplicationError("No photo.", code="not_found", status_code=404)
-        patient_reads_record(actor=request_actor(request), patients=[patient])
-        response = FileResponse(
-            patient.photo.open("rb"), content_type=mimetypes.guess_type(patient.photo.name)[0]
-        )
-        response["Cache-Control"] = "private, no-store"
-        return response
-
-    @extend_schema(request={"multipart/form-data": PhotoInput}, responses=PatientSerializer)
-    @photo.mapping.put
-    def photo_upload(self, request, pk=None):
-        """Upload (replace) the photo: JPEG, PNG or WebP, checked by content, size-capped."""
-        data = PhotoInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        patient = patient_photo_set(
-            actor=request.user, patient=self.get_object(), upload=data.validated_data["photo"]
-        )
-        return Response(PatientSerializer(patient).data)
 
     @extend_schema(request=BreakGlassInput, responses={201: BreakGlassOutput})
     @action(detail=True, methods=["post"], url_path="break-glass")
@@ -343,7 +357,7 @@ class PractitionerCreateSerializer(PractitionerSerializer):
     last_name = serializers.CharField(max_length=150, write_only=True)
 
 
-class PractitionerViewSet(ActorScopedViewMixin, viewsets.ModelViewSet):
+class PractitionerViewSet(PhotoActionsMixin, ActorScopedViewMixin, viewsets.ModelViewSet):
     """Practitioners of every kind. Creating one invites them by email. DELETE deactivates."""
 
     serializer_class = PractitionerSerializer
@@ -365,7 +379,13 @@ class PractitionerViewSet(ActorScopedViewMixin, viewsets.ModelViewSet):
         "update": "practitioner.manage",
         "partial_update": "practitioner.manage",
         "destroy": "practitioner.manage",
+        "photo": "practitioner.view",
+        "photo_upload": "practitioner.manage",
     }
+
+    @staticmethod
+    def photo_service(user, practitioner, upload):
+        return practitioner_photo_set(actor=user, practitioner=practitioner, upload=upload)
 
     def scoped_queryset(self, actor):
         practitioners = practitioner_list(actor=actor)

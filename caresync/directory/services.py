@@ -456,17 +456,22 @@ def webhook_log_record(
     )
 
 
+def _photo_replace(instance, upload, *, update_fields: list[str]) -> None:
+    """Store a verified image as ``instance.photo`` and drop the old file after commit."""
+    extension = image_checked(upload, max_bytes=settings.PATIENT_PHOTO_MAX_BYTES)
+    old = instance.photo.name if instance.photo else ""
+    instance.photo.save(
+        f"{instance.organization_id}/{uuid.uuid4().hex}.{extension}", upload, save=False
+    )
+    instance.save(update_fields=update_fields)
+    if old:
+        transaction.on_commit(lambda: instance.photo.storage.delete(old))
+
+
 @transaction.atomic
 def patient_photo_set(*, actor: User, patient: Patient, upload) -> Patient:
     """Replace the patient's photo with a verified image (stored privately)."""
-    extension = image_checked(upload, max_bytes=settings.PATIENT_PHOTO_MAX_BYTES)
-    old = patient.photo.name if patient.photo else ""
-    patient.photo.save(
-        f"{patient.organization_id}/{uuid.uuid4().hex}.{extension}", upload, save=False
-    )
-    patient.save(update_fields=["photo", "updated_at"])
-    if old:
-        transaction.on_commit(lambda: patient.photo.storage.delete(old))
+    _photo_replace(patient, upload, update_fields=["photo", "updated_at"])
     audit_record(
         actor=actor,
         action="update",
@@ -476,3 +481,17 @@ def patient_photo_set(*, actor: User, patient: Patient, upload) -> Patient:
         details={"fields": ["photo"]},
     )
     return patient
+
+
+@transaction.atomic
+def practitioner_photo_set(*, actor: User, practitioner: Practitioner, upload) -> Practitioner:
+    """Replace a practitioner's profile photo with a verified image."""
+    _photo_replace(practitioner, upload, update_fields=["photo"])
+    audit_record(
+        actor=actor,
+        action="update",
+        organization=practitioner.organization,
+        obj=practitioner,
+        details={"fields": ["photo"]},
+    )
+    return practitioner

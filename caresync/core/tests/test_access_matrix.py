@@ -113,8 +113,11 @@ def directory(tenant):
             date_of_birth=date(1980, 1, 2),
         ),
     }
-    from caresync.directory.services import patient_photo_set
+    from caresync.directory.services import patient_photo_set, practitioner_photo_set
 
+    practitioner_photo_set(
+        actor=None, practitioner=doctor, upload=SimpleUploadedFile("d.png", png_bytes())
+    )
     patient_photo_set(
         actor=None, patient=cached["patient"], upload=SimpleUploadedFile("p.png", png_bytes())
     )
@@ -144,6 +147,16 @@ def webhook_log_id(tenant):
     return webhook_log_record(
         organization=tenant.organization, status_code=401, outcome="invalid_signature"
     ).pk
+
+
+def photo_case(route: str, method: str):
+    def case(tenant):
+        body = (
+            Multipart(photo=SimpleUploadedFile("p.png", png_bytes())) if method == "PUT" else None
+        )
+        return f"/api/v1/{route}s/{pk(tenant, 'doctor')}/photo/", body
+
+    return case
 
 
 def list_case(route: str):
@@ -204,6 +217,11 @@ CASES = {
         f"/api/v1/patients/{pk(t, 'patient')}/photo/",
         Multipart(photo=SimpleUploadedFile("p.png", png_bytes())),
     ),
+    **{
+        (f"{kind}-photo", method): photo_case(kind, method)
+        for kind in ("doctor", "practitioner")
+        for method in ("GET", "PUT")
+    },
     ("patient-break-glass", "POST"): lambda t: (
         f"/api/v1/patients/{pk(t, 'patient')}/break-glass/",
         {"reason": "Unconscious in the emergency department"},

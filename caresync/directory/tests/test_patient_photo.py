@@ -86,3 +86,22 @@ def test_media_files_are_not_served_from_a_public_url(client, api_as, tenant_a, 
     upload(api_as(tenant_a.staff), ada, png_bytes())
     ada.refresh_from_db()
     assert client.get(f"/media/{ada.photo.name}").status_code == 404
+
+
+def test_admins_set_practitioner_photos_that_members_can_see(api_as, tenant_a):
+    from caresync.directory.services import practitioner_profile_create
+
+    doctor = practitioner_profile_create(actor=None, membership=tenant_a.doctor.memberships.get())
+    put = api_as(tenant_a.admin).put(
+        f"/api/v1/practitioners/{doctor.pk}/photo/",
+        {"photo": SimpleUploadedFile("d.png", png_bytes())},
+        format="multipart",
+    )
+    assert put.status_code == 200
+    assert api_as(tenant_a.patient).get(f"/api/v1/doctors/{doctor.pk}/photo/").status_code == 200
+    refused = api_as(tenant_a.doctor).put(
+        f"/api/v1/practitioners/{doctor.pk}/photo/",
+        {"photo": SimpleUploadedFile("d.png", png_bytes())},
+        format="multipart",
+    )
+    assert refused.status_code == 403
