@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "axes",
     "caresync.core",
     "caresync.directory",
+    "caresync.scheduling",
     "caresync.notifications",
     "caresync.web",
 ]

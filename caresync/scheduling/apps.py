@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SchedulingConfig(AppConfig):
+    name = "caresync.scheduling"
+    label = "scheduling"
+    verbose_name = "Scheduling"
