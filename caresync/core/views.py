@@ -1,21 +1,24 @@
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import (
     HttpResponseBadRequest,
     HttpResponseNotFound,
     HttpResponseServerError,
     JsonResponse,
 )
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from caresync.accounts.views import authorize_page
+from caresync.core import break_glass
 from caresync.core.api import AuditEventFilter, audit_csv_response
-from caresync.core.errors import json_error, wants_json
+from caresync.core.errors import ApplicationError, json_error, wants_json
 from caresync.core.selectors import audit_event_list, platform_health
 from caresync.web.forms import StyledFormMixin
 
@@ -173,3 +176,27 @@ def audit_events_export(request):
     actor = authorize_page(request, "audit.export")
     filters, events = _audit_filtered(request, actor)
     return audit_csv_response(actor=actor, events=events, filters=request.GET.dict())
+
+
+@login_required
+def break_glass_page(request):
+    """Break-glass accesses of the organization: unreviewed first; mark them reviewed."""
+    actor = authorize_page(request, "break_glass.review")
+    accesses = break_glass.break_glass_list(actor=actor)
+    if request.method == "POST":
+        access = get_object_or_404(accesses, pk=request.POST.get("access"))
+        try:
+            break_glass.break_glass_review(
+                actor=actor, access=access, note=request.POST.get("note", "")[:2000]
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Marked as reviewed.")
+        return redirect("break-glass-review")
+    page = Paginator(
+        accesses.order_by(F("reviewed_at").asc(nulls_first=True), "-opened_at"), 25
+    ).get_page(request.GET.get("page"))
+    return render(
+        request, "core/break_glass.html", {"page_obj": page, "organization": actor.organization}
+    )

@@ -33,6 +33,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem(
         "Audit trail", "audit-events", "shield-check", frozenset({"org_admin", "platform_admin"})
     ),
+    NavItem("Break-glass", "break-glass-review", "triangle-alert", frozenset({"org_admin"})),
     NavItem("Settings", "org-settings", "settings", frozenset({"org_admin"})),
     NavItem("Organizations", "platform-organizations", "building-2", frozenset({"platform_admin"})),
     NavItem("API docs", "api-docs", "book-open", frozenset({"platform_admin", "org_admin"})),
@@ -41,10 +42,17 @@ NAV_ITEMS: tuple[NavItem, ...] = (
 
 
 def nav_for_roles(roles: set[str], current_path: str) -> list[dict]:
-    items = []
-    for item in NAV_ITEMS:
-        if roles & item.roles:
-            url = item.url
-            active = current_path == url if url == "/" else current_path.startswith(url)
-            items.append({"label": item.label, "url": url, "icon": item.icon, "active": active})
+    items = [
+        {"label": item.label, "url": item.url, "icon": item.icon, "active": False}
+        for item in NAV_ITEMS
+        if roles & item.roles
+    ]
+    # The longest matching address is the current section (/audit/break-glass/ over /audit/).
+    matches = [
+        i
+        for i in items
+        if current_path == i["url"] or (i["url"] != "/" and current_path.startswith(i["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["active"] = True
     return items

@@ -61,3 +61,20 @@ def test_admins_review_their_organizations_accesses(api_as, tenant_a, tenant_b):
     assert (
         client.get("/api/v1/break-glass/", {"reviewed_at__isnull": "true"}).json()["results"] == []
     )
+
+
+def test_admin_reviews_break_glass_on_the_page(client, tenant_a, tenant_b):
+    access = break_glass_open(
+        actor=doctor_actor(tenant_a), patient_id="42", reason="Unconscious patient, no records"
+    )
+    break_glass_open(actor=doctor_actor(tenant_b), patient_id="7", reason="Emergency transfer")
+    client.force_login(tenant_a.admin)
+    page = client.get("/audit/break-glass/").content.decode()
+    assert "Unconscious patient" in page and "Emergency transfer" not in page
+    assert (
+        client.post("/audit/break-glass/", {"access": access.pk, "note": "OK"}).status_code == 302
+    )
+    access.refresh_from_db()
+    assert access.reviewed_by == tenant_a.admin
+    client.force_login(tenant_a.doctor)
+    assert client.get("/audit/break-glass/").status_code == 403
