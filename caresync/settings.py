@@ -217,6 +217,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "caresync.core.tasks.heartbeat",
         "schedule": float(HEARTBEAT_INTERVAL_SECONDS),
     },
+    "expire-appointment-requests": {
+        "task": "caresync.scheduling.tasks.expire_requests",
+        "schedule": 300.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------
@@ -294,6 +298,7 @@ OAUTH2_PROVIDER = {
 }
 OTP_TOTP_ISSUER = "CareSync"
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240)
+REQUEST_HOLD_HOURS = env_int("REQUEST_HOLD_HOURS", 24)
 # The password grant stays on for first-party apps (decision 0003); its RFC 9700 warning
 # is acknowledged here rather than hidden from `check --deploy` readers of the code.
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W002"]
