@@ -203,6 +203,41 @@ RULES: dict[str, Rule] = {
     "resource.manage": Rule(
         ADMINS, "Device", "write", "Create and edit resources", _same_organization
     ),
+    # Scheduling. Patients see and book only for themselves (selectors scope the rows).
+    "slot.search": Rule(MEMBERS | {INTEGRATION}, "Slot", "read", "Search bookable slots"),
+    "appointment.list": Rule(
+        MEMBERS | {INTEGRATION},
+        "Appointment",
+        "read",
+        "List and open appointments (patients: their own)",
+    ),
+    "appointment.book": Rule(
+        CLINIC | {PATIENT, INTEGRATION},
+        "Appointment",
+        "write",
+        "Book an appointment (patients: for themselves)",
+    ),
+    "appointment.confirm": Rule(
+        CLINIC | {PATIENT},
+        "Appointment",
+        "write",
+        "Confirm, accept or decline a proposed time",
+        _same_organization,
+    ),
+    "appointment.cancel": Rule(
+        CLINIC | {PATIENT},
+        "Appointment",
+        "write",
+        "Cancel (patients: outside the cancellation window)",
+        _same_organization,
+    ),
+    "appointment.manage": Rule(
+        CLINIC,
+        "Appointment",
+        "write",
+        "Approve, reject, check in, start, complete, mark no-show",
+        _same_organization,
+    ),
     "webhook_log.list": Rule(ADMINS, "AuditEvent", "read", "Read the intake webhook log"),
     "break_glass.open": Rule(
         frozenset({PRACTITIONER}),

@@ -1,0 +1,301 @@
+"""Scheduling API: slot search, booking (idempotent), the appointment lifecycle and the
+seed 002 appointment lists."""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from caresync.accounts.permissions import ActorScopedViewMixin, request_actor
+from caresync.accounts.selectors import require_organization
+from caresync.core import policy
+from caresync.core.errors import ApplicationError
+from caresync.core.rest import StrictSerializer
+from caresync.directory.selectors import patient_list, practitioner_list, service_list
+from caresync.scheduling.models import Appointment
+from caresync.scheduling.selectors import appointment_list
+from caresync.scheduling.services import (
+    appointment_book,
+    appointment_transition,
+    idempotent,
+    slots_search,
+)
+from caresync.scheduling.slots import Interval
+
+MAX_WINDOW = timedelta(days=31)
+
+
+class SlotsQuery(serializers.Serializer):
+    service = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    practitioner = serializers.IntegerField(required=False)
+
+    def validate(self, data):
+        if data["end"] <= data["start"]:
+            raise serializers.ValidationError({"end": "Must be after start."})
+        if data["end"] - data["start"] > MAX_WINDOW:
+            raise serializers.ValidationError({"end": "Search at most 31 days at a time."})
+        return data
+
+
+class SlotOutput(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    local_start = serializers.CharField()
+    practitioner = serializers.IntegerField(source="practitioner_id")
+    resources = serializers.ListField(source="resource_ids", child=serializers.IntegerField())
+
+
+class SlotsView(APIView):
+    """Bookable slots of a service between ``start`` and ``end`` (ISO 8601 with offset),
+    for one practitioner or everyone offering it."""
+
+    policy = {"GET": "slot.search"}
+
+    @extend_schema(parameters=[SlotsQuery], responses=SlotOutput(many=True))
+    def get(self, request):
+        params = SlotsQuery(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        actor = request_actor(request)
+        data = params.validated_data
+        service = service_list(actor=actor).filter(pk=data["service"], is_active=True).first()
+        if service is None:
+            raise ApplicationError("Service not found.", code="not_found", status_code=404)
+        found = slots_search(
+            organization=require_organization(actor),
+            service=service,
+            window=Interval(data["start"], data["end"]),
+            practitioner_ids=[data["practitioner"]] if "practitioner" in data else None,
+        )
+        rows = [
+            {
+                "start": s.start,
+                "end": s.end,
+                "local_start": s.local_start.isoformat(),
+                "practitioner_id": s.practitioner_id,
+                "resource_ids": list(s.resource_ids),
+            }
+            for s in found
+        ]
+        return Response(SlotOutput(rows, many=True).data)
+
+
+class AppointmentOutput(serializers.ModelSerializer):
+    service_name = serializers.CharField(source="service.name", read_only=True)
+    practitioner_name = serializers.CharField(source="practitioner.__str__", read_only=True)
+    patient_name = serializers.CharField(source="patient.display_name", read_only=True)
+
+    class Meta:
+        model = Appointment
+        fields = [
+            "id",
+            "status",
+            "start",
+            "end",
+            "patient",
+            "patient_name",
+            "practitioner",
+            "practitioner_name",
+            "service",
+            "service_name",
+            "location",
+            "reason",
+            "notes",
+            "hold_expires_at",
+            "created_at",
+        ]
+
+
+class AppointmentBookInput(StrictSerializer):
+    patient = serializers.IntegerField(required=False)
+    practitioner = serializers.IntegerField(required=False, allow_null=True)
+    service = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class TransitionInput(StrictSerializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+TRANSITION_ACTIONS = {
+    "confirm": "confirm",
+    "complete": "complete",
+    "cancel": "cancel",
+    "approve": "approve",
+    "reject": "reject",
+    "check_in": "check_in",
+    "start": "start",
+    "no_show": "no_show",
+    "accept_proposal": "accept",
+    "decline_proposal": "decline",
+}
+
+
+class AppointmentViewSet(
+    ActorScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Appointments. POST books through the one booking service; send an ``Idempotency-Key``
+    header so a retried request never books twice. DELETE cancels."""
+
+    serializer_class = AppointmentOutput
+    filterset_fields = {
+        "status": ["exact", "in"],
+        "practitioner": ["exact"],
+        "patient": ["exact"],
+        "service": ["exact"],
+        "start": ["gte", "lt"],
+    }
+    ordering_fields = ["start", "created_at"]
+    scoped_model = Appointment
+    policy = {
+        "list": "appointment.list",
+        "retrieve": "appointment.list",
+        "create": "appointment.book",
+        "destroy": "appointment.cancel",
+        "upcoming": "appointment.list",
+        "past": "appointment.list",
+        "today": "appointment.list",
+        "cancel": "appointment.cancel",
+        "confirm": "appointment.confirm",
+        "accept_proposal": "appointment.confirm",
+        "decline_proposal": "appointment.confirm",
+        "approve": "appointment.manage",
+        "reject": "appointment.manage",
+        "check_in": "appointment.manage",
+        "start": "appointment.manage",
+        "complete": "appointment.manage",
+        "no_show": "appointment.manage",
+    }
+
+    def scoped_queryset(self, actor):
+        return appointment_list(actor=actor)
+
+    @extend_schema(
+        request=AppointmentBookInput,
+        responses={201: AppointmentOutput},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+    )
+    def create(self, request):
+        data = AppointmentBookInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        actor = request_actor(request)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if key:
+            status_code, body = idempotent(
+                user=request.user,
+                key=key[:255],
+                payload=dict(request.data),
+                handler=lambda: self._book(actor, data.validated_data),
+            )
+            return Response(body, status=status_code)
+        status_code, body = self._book(actor, data.validated_data)
+        return Response(body, status=status_code)
+
+    def _book(self, actor, fields):
+        organization = require_organization(actor)
+        patients = patient_list(actor=actor)
+        if "patient" in fields:
+            patient = patients.filter(pk=fields["patient"]).first()
+        elif policy.PATIENT in actor.roles:
+            patient = patients.first()
+        else:
+            raise ApplicationError(
+                "Choose the patient.",
+                code="validation_error",
+                fields={"patient": [{"code": "required", "message": "This field is required."}]},
+            )
+        service = service_list(actor=actor).filter(pk=fields["service"]).first()
+        practitioner = None
+        if fields.get("practitioner") is not None:
+            practitioner = (
+                practitioner_list(actor=actor)
+                .filter(pk=fields["practitioner"], is_active=True)
+                .first()
+            )
+            if practitioner is None:
+                raise ApplicationError("Practitioner not found.", code="not_found", status_code=404)
+        if patient is None or service is None:
+            raise ApplicationError(
+                "Patient or service not found.", code="not_found", status_code=404
+            )
+        appointment = appointment_book(
+            actor=actor.user,
+            organization=organization,
+            patient=patient,
+            service=service,
+            start=fields["start"],
+            practitioner=practitioner,
+            reason=fields.get("reason", ""),
+            notes=fields.get("notes", ""),
+        )
+        return status.HTTP_201_CREATED, AppointmentOutput(appointment).data
+
+    def destroy(self, request, pk=None):
+        return self._transition(request, "cancel")
+
+    def _transition(self, request, name: str):
+        data = TransitionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        actor = request_actor(request)
+        appointment = appointment_transition(
+            actor=request.user,
+            appointment=self.get_object(),
+            action=name,
+            reason=data.validated_data.get("reason", ""),
+            by_patient=not (actor.roles & policy.CLINIC),
+        )
+        return Response(AppointmentOutput(appointment).data)
+
+    def _list(self, request, queryset):
+        page = self.paginate_queryset(self.filter_queryset(queryset))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @action(detail=False, methods=["get"])
+    def upcoming(self, request):
+        """Blocking appointments from now on."""
+        return self._list(
+            request,
+            self.get_queryset().filter(start__gte=timezone.now(), status__in=Appointment.BLOCKING),
+        )
+
+    @action(detail=False, methods=["get"])
+    def past(self, request):
+        return self._list(
+            request, self.get_queryset().filter(start__lt=timezone.now()).order_by("-start")
+        )
+
+    @action(detail=False, methods=["get"])
+    def today(self, request):
+        """Today's appointments, in the organization's time zone."""
+        organization = require_organization(request_actor(request))
+        local = timezone.localtime(timezone=ZoneInfo(organization.time_zone))
+        day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        return self._list(
+            request,
+            self.get_queryset().filter(
+                start__gte=day_start, start__lt=day_start + timedelta(days=1)
+            ),
+        )
+
+
+def _transition_action(name: str, verb: str, url_path: str):
+    def handler(self, request, pk=None):
+        return self._transition(request, verb)
+
+    # Named before @action sees it: the router maps the HTTP method to this name.
+    handler.__name__ = name
+    handler.__doc__ = f"POST: {verb.replace('_', ' ')} the appointment."
+    handler = action(detail=True, methods=["post"], url_path=url_path, url_name=url_path)(handler)
+    return extend_schema(request=TransitionInput, responses=AppointmentOutput)(handler)
+
+
+for _name, _verb in TRANSITION_ACTIONS.items():
+    setattr(AppointmentViewSet, _name, _transition_action(_name, _verb, _name.replace("_", "-")))
