@@ -47,6 +47,23 @@ class ApplicationError(Exception):
         self.extra = extra or {}
 
 
+def model_validated(instance, *, exclude=()):
+    """``full_clean`` the instance, turning Django's ValidationError into an ApplicationError
+    with field errors; returns the instance."""
+    try:
+        instance.full_clean(exclude=list(exclude))
+    except DjangoValidationError as exc:
+        raise ApplicationError(
+            "Some fields are invalid.",
+            code="validation_error",
+            fields={
+                name: [{"code": "invalid", "message": m} for m in messages]
+                for name, messages in exc.message_dict.items()
+            },
+        ) from exc
+    return instance
+
+
 def error_body(
     *, code: str, message: str, fields: dict | None = None, extra: dict | None = None
 ) -> dict:

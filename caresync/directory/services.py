@@ -12,7 +12,7 @@ from django.utils import timezone
 from caresync.accounts.models import Membership, Organization, User
 from caresync.accounts.services import member_invite
 from caresync.core.audit import audit_record
-from caresync.core.errors import ApplicationError
+from caresync.core.errors import ApplicationError, model_validated
 from caresync.core.middleware import current_request_context
 from caresync.core.uploads import image_checked
 from caresync.directory.models import (
@@ -68,23 +68,6 @@ PATIENT_FIELDS = {
 }
 
 
-def _validated(instance, *, exclude=()):
-    from django.core.exceptions import ValidationError
-
-    try:
-        instance.full_clean(exclude=list(exclude))
-    except ValidationError as exc:
-        raise ApplicationError(
-            "Some fields are invalid.",
-            code="validation_error",
-            fields={
-                name: [{"code": "invalid", "message": m} for m in messages]
-                for name, messages in exc.message_dict.items()
-            },
-        ) from exc
-    return instance
-
-
 def _name_free(instance) -> None:
     """A friendly field error for the per-organization unique name (the database enforces
     it too)."""
@@ -131,7 +114,7 @@ def patient_create(
         )
     patient = Patient(organization=organization, mrn="pending", **fields)
     _normalize(patient)
-    _validated(patient, exclude=["mrn"])
+    model_validated(patient, exclude=["mrn"])
     candidates = list(patient_duplicates(organization=organization, patient=patient))
     if candidates and not allow_duplicate:
         raise ApplicationError(
@@ -176,7 +159,7 @@ def patient_update(*, actor: User, patient: Patient, **changes) -> Patient:
     for name, value in changes.items():
         setattr(patient, name, value)
     _normalize(patient)
-    _validated(patient)
+    model_validated(patient)
     patient.save()
     audit_record(
         actor=actor,
@@ -243,7 +226,7 @@ def practitioner_profile_create(
         kind=membership.practitioner_kind,
         **profile,
     )
-    _validated(practitioner, exclude=["photo"])
+    model_validated(practitioner, exclude=["photo"])
     practitioner.save()
     practitioner.locations.set(locations)
     audit_record(
@@ -258,7 +241,7 @@ def practitioner_update(
 ) -> Practitioner:
     for name, value in changes.items():
         setattr(practitioner, name, value)
-    _validated(practitioner, exclude=["photo"])
+    model_validated(practitioner, exclude=["photo"])
     practitioner.save()
     if locations is not None:
         practitioner.locations.set(locations)
@@ -323,7 +306,7 @@ def care_team_assign(
         start_date=start,
         notes=notes,
     )
-    _validated(member)
+    model_validated(member)
     member.save()
     audit_record(
         actor=actor,
@@ -339,7 +322,7 @@ def care_team_assign(
 @transaction.atomic
 def care_team_end(*, actor: User, member: CareTeamMember, end_date: date | None = None) -> None:
     member.end_date = end_date or timezone.localdate()
-    _validated(member)
+    model_validated(member)
     member.save(update_fields=["end_date"])
     audit_record(
         actor=actor,
@@ -360,7 +343,7 @@ def location_save(
     for name, value in fields.items():
         setattr(location, name, value)
     _name_free(location)
-    _validated(location)
+    model_validated(location)
     created = location.pk is None
     location.save()
     audit_record(
@@ -383,7 +366,7 @@ def resource_save(
     if resource.location_id and resource.location.organization_id != organization.pk:
         raise ApplicationError("Location not found.", code="not_found", status_code=404)
     _name_free(resource)
-    _validated(resource)
+    model_validated(resource)
     created = resource.pk is None
     resource.save()
     audit_record(
@@ -411,7 +394,7 @@ def service_save(
     for name, value in fields.items():
         setattr(service, name, value)
     _name_free(service)
-    _validated(service)
+    model_validated(service)
     created = service.pk is None
     service.save()
     if practitioners is not None:

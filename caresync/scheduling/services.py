@@ -12,12 +12,14 @@ from django.utils import timezone
 
 from caresync.accounts.models import Organization, User
 from caresync.core.audit import audit_record
-from caresync.core.errors import ApplicationError, error_body
+from caresync.core.errors import ApplicationError, error_body, model_validated
 from caresync.directory.models import Patient, Practitioner, Service
 from caresync.scheduling.models import (
     Appointment,
     AppointmentEvent,
     AppointmentResource,
+    AvailabilityException,
+    AvailabilityRule,
     IdempotencyKey,
 )
 from caresync.scheduling.selectors import slot_inputs
@@ -385,3 +387,60 @@ def idempotent(*, user: User, key: str, payload: dict, handler) -> tuple[int, di
         record.status_code, record.response_body = status, body
         record.save(update_fields=["status_code", "response_body"])
         return status, body
+
+
+@transaction.atomic
+def availability_rule_save(
+    *,
+    actor: User | None,
+    practitioner: Practitioner,
+    rule: AvailabilityRule | None = None,
+    services=None,
+    **fields,
+) -> AvailabilityRule:
+    """Create or change a weekly availability rule (local wall time at its location)."""
+    rule = rule or AvailabilityRule(
+        organization=practitioner.organization, practitioner=practitioner
+    )
+    for name, value in fields.items():
+        setattr(rule, name, value)
+    if rule.location_id and rule.location.organization_id != practitioner.organization_id:
+        raise ApplicationError("Location not found.", code="not_found", status_code=404)
+    model_validated(rule)
+    rule.save()
+    if services is not None:
+        rule.services.set(services)
+    audit_record(
+        actor=actor,
+        action="update",
+        organization=practitioner.organization,
+        obj=rule,
+        details={"practitioner": practitioner.pk},
+    )
+    return rule
+
+
+@transaction.atomic
+def availability_exception_save(
+    *,
+    actor: User | None,
+    practitioner: Practitioner,
+    exception: AvailabilityException | None = None,
+    **fields,
+) -> AvailabilityException:
+    """Record time off or extra working time for a practitioner."""
+    exception = exception or AvailabilityException(
+        organization=practitioner.organization, practitioner=practitioner
+    )
+    for name, value in fields.items():
+        setattr(exception, name, value)
+    model_validated(exception)
+    exception.save()
+    audit_record(
+        actor=actor,
+        action="update",
+        organization=practitioner.organization,
+        obj=exception,
+        details={"practitioner": practitioner.pk},
+    )
+    return exception

@@ -8,6 +8,7 @@ from django.db import transaction
 DEMO_SEEDERS = [
     "caresync.accounts.demo",
     "caresync.directory.demo",
+    "caresync.scheduling.demo",
 ]
 
 

@@ -1,0 +1,116 @@
+"""Demo scheduling: Mon–Fri working hours for every practitioner and a month of past and
+future appointments in every status. Idempotent (skipped once an organization has any)."""
+
+import random
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from caresync.accounts.models import Organization
+from caresync.core.errors import ApplicationError
+from caresync.directory.models import Location, Patient, Practitioner, Service
+from caresync.scheduling.models import Appointment, AvailabilityRule
+from caresync.scheduling.services import (
+    appointment_book,
+    appointment_transition,
+    availability_rule_save,
+)
+
+# Past appointments end in these states; future ones stay booked, confirmed or requested.
+PAST_OUTCOMES = [("confirm", "check_in", "start", "complete")] * 6 + [
+    ("no_show",),
+    ("cancel",),
+    ("confirm", "check_in", "start", "complete"),
+]
+FUTURE_OUTCOMES = [(), (), ("confirm",), (), ("cancel",)]
+
+
+def _rules(organization: Organization, location: Location, practitioners) -> None:
+    if AvailabilityRule.objects.filter(organization=organization).exists():
+        return
+    for practitioner in practitioners:
+        for weekday in range(5):
+            availability_rule_save(
+                actor=None,
+                practitioner=practitioner,
+                location=location,
+                weekday=weekday,
+                start_time=time(9),
+                end_time=time(12, 30),
+            )
+            availability_rule_save(
+                actor=None,
+                practitioner=practitioner,
+                location=location,
+                weekday=weekday,
+                start_time=time(13, 30),
+                end_time=time(17),
+            )
+
+
+def _appointments(organization: Organization, rng: random.Random, log) -> None:
+    if Appointment.objects.filter(organization=organization).exists():
+        return
+    zone = ZoneInfo(organization.time_zone)
+    today = timezone.localdate(timezone=zone)
+    services = list(
+        Service.objects.filter(organization=organization, is_active=True).prefetch_related(
+            "practitioners"
+        )
+    )
+    patients = list(Patient.objects.filter(organization=organization, is_active=True))
+    made = 0
+    for offset in range(-14, 15):
+        day = today + timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for _ in range(8):
+            service = rng.choice(services)
+            offered = list(service.practitioners.all())
+            if not offered:
+                continue
+            hour = rng.choice([9, 10, 11, 14, 15, 16])
+            start = datetime.combine(day, time(hour, rng.choice([0, 15, 30])), tzinfo=zone)
+            try:
+                appointment = appointment_book(
+                    actor=None,
+                    organization=organization,
+                    patient=rng.choice(patients),
+                    service=service,
+                    start=start,
+                    practitioner=rng.choice(offered),
+                    reason=rng.choice(["Check-up", "Follow-up", "New concern", "Results", ""]),
+                    now=start - timedelta(days=3),
+                )
+            except ApplicationError:
+                continue  # taken or outside hours: demo data only needs a plausible day
+            actions = rng.choice(PAST_OUTCOMES if offset < 0 else FUTURE_OUTCOMES)
+            if appointment.status == Appointment.Status.REQUESTED and (
+                offset < 0 or rng.random() < 0.5
+            ):
+                actions = ("approve", *actions)  # the rest stay requested, awaiting review
+            elif appointment.status == Appointment.Status.REQUESTED:
+                actions = ()
+            for action in actions:
+                appointment = appointment_transition(
+                    actor=None,
+                    appointment=appointment,
+                    action=action,
+                    reason="Patient rang to cancel" if action == "cancel" else "",
+                    now=appointment.end + timedelta(minutes=5) if offset < 0 else start,
+                )
+            made += 1
+    log(f"{organization.name}: {made} appointments over four weeks")
+
+
+def seed(log) -> list:
+    rng = random.Random(5)  # noqa: S311 - demo data, reproducible
+    for organization in Organization.objects.filter(slug__in=["harbour-health", "himalaya-care"]):
+        location = Location.objects.filter(organization=organization).first()
+        practitioners = Practitioner.objects.filter(organization=organization, is_active=True)
+        if location is None:
+            continue
+        _rules(organization, location, practitioners)
+        _appointments(organization, rng, log)
+    return []
