@@ -45,6 +45,7 @@ run: install assets
 	$(BIN)/honcho start --procfile Procfile.dev --port $(PORT)
 
 test: install-dev
+	@mkdir -p var
 	$(BIN)/python -m pytest -m "not e2e"
 
 test-pg: install-dev
