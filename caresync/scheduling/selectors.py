@@ -1,5 +1,6 @@
 """Reads for scheduling: everything the slot engine needs, in a constant number of queries."""
 
+import functools
 from datetime import date, datetime, timedelta
 
 import holidays as public_holidays
@@ -24,19 +25,23 @@ from caresync.scheduling.slots import (
 )
 
 
+@functools.lru_cache(maxsize=64)
+def _public_holidays(country: str, subdivision: str, years: tuple[int, ...]) -> frozenset[date]:
+    try:
+        return frozenset(
+            public_holidays.country_holidays(country, subdiv=subdivision or None, years=years)
+        )
+    except NotImplementedError:
+        return frozenset()
+
+
 def closed_days(organization: Organization, first: date, last: date) -> frozenset[date]:
     """Public holidays (the ``holidays`` package, for the organization's country and
     subdivision) and the organization's own closures between two dates."""
     days: set[date] = set()
     if organization.country:
-        try:
-            calendar = public_holidays.country_holidays(
-                organization.country,
-                subdiv=organization.subdivision or None,
-                years=range(first.year, last.year + 1),
-            )
-        except NotImplementedError:
-            calendar = {}
+        years = tuple(range(first.year, last.year + 1))
+        calendar = _public_holidays(organization.country, organization.subdivision, years)
         days.update(day for day in calendar if first <= day <= last)
     for closure in Closure.objects.filter(
         organization=organization, start_date__lte=last, end_date__gte=first
@@ -93,18 +98,27 @@ def slot_inputs(
         .prefetch_related(Prefetch("services", to_attr="only"))
     )
     exceptions = AvailabilityException.objects.filter(span, practitioner_id__in=ids)
-    blocking = (
-        Appointment.objects.filter(span, status__in=Appointment.BLOCKING)
-        .exclude(pk=exclude_appointment_id)
-        .select_related("service")
+    blocking = Appointment.objects.filter(span, status__in=Appointment.BLOCKING).exclude(
+        pk=exclude_appointment_id
     )
     busy_by_practitioner: dict[int, list[Interval]] = {pk: [] for pk in ids}
     patient_busy: list[Interval] = []
-    for appointment in blocking.filter(Q(practitioner_id__in=ids) | Q(patient=patient)):
-        if appointment.practitioner_id in busy_by_practitioner:
-            busy_by_practitioner[appointment.practitioner_id].append(_buffered(appointment))
-        if patient is not None and appointment.patient_id == patient.pk:
-            patient_busy.append(Interval(appointment.start, appointment.end))
+    # Plain tuples, not model instances: a busy month has thousands of rows.
+    rows = blocking.filter(Q(practitioner_id__in=ids) | Q(patient=patient)).values_list(
+        "practitioner_id",
+        "patient_id",
+        "start",
+        "end",
+        "service__buffer_before_minutes",
+        "service__buffer_after_minutes",
+    )
+    for practitioner_id, patient_id, start, end, before, after in rows:
+        if practitioner_id in busy_by_practitioner:
+            busy_by_practitioner[practitioner_id].append(
+                Interval(start - timedelta(minutes=before), end + timedelta(minutes=after))
+            )
+        if patient is not None and patient_id == patient.pk:
+            patient_busy.append(Interval(start, end))
 
     rules_by_practitioner: dict[int, list] = {pk: [] for pk in ids}
     for rule in rules:
