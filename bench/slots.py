@@ -80,16 +80,20 @@ def build(count: int, rng: random.Random, start: datetime):
         min_notice_minutes=0,
         practitioners=practitioners,
     )
-    patient = Patient.objects.create(
-        organization=organization,
-        mrn=f"B{count}-1",
-        given_name="Bench",
-        family_name="Patient",
-        date_of_birth=date(1980, 1, 1),
+    # One patient per practitioner, so no patient holds two overlapping bookings.
+    patients = Patient.objects.bulk_create(
+        Patient(
+            organization=organization,
+            mrn=f"B{count}-{n}",
+            given_name="Bench",
+            family_name=f"Patient {n}",
+            date_of_birth=date(1980, 1, 1),
+        )
+        for n in range(count)
     )
     booked = []
     zone = start.tzinfo
-    for p in practitioners:
+    for p, patient in zip(practitioners, patients, strict=True):
         for offset in range(31):
             day = (start + timedelta(days=offset)).date()
             if day.weekday() >= 5:
@@ -111,9 +115,7 @@ def build(count: int, rng: random.Random, start: datetime):
                             status="scheduled",
                         )
                     )
-    # The benchmark's one shared patient holds overlapping bookings; drop the patient
-    # constraint's effect by spreading them over generated patients is not needed for reads.
-    Appointment.objects.bulk_create(booked, batch_size=5000, ignore_conflicts=True)
+    Appointment.objects.bulk_create(booked, batch_size=5000)
     return organization, service
 
 
