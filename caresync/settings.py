@@ -165,8 +165,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # A file, not shared-cache memory: concurrency tests need real database locking.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-caresync.sqlite3")}
+    # A file, not shared-cache memory: concurrency tests need real database locking. One
+    # per process, so test runs side by side do not share it (removed after the run).
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, task broker ---------------------------------

@@ -18,6 +18,7 @@ from caresync.core.break_glass import break_glass_open
 from caresync.core.errors import ApplicationError
 from caresync.core.rest import StrictModelSerializer, StrictSerializer
 from caresync.directory.models import (
+    PATIENT_EDITABLE_FIELDS,
     CareTeamMember,
     Location,
     Patient,
@@ -55,42 +56,7 @@ from caresync.directory.services import (
 
 # --- Patients ---------------------------------------------------------------------------
 
-PATIENT_WRITABLE = [
-    "given_name",
-    "family_name",
-    "preferred_name",
-    "date_of_birth",
-    "sex",
-    "gender_identity",
-    "phone",
-    "email",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "emergency_contact_name",
-    "emergency_contact_phone",
-    "emergency_contact_relationship",
-    "national_id",
-    "medicare_number",
-    "medicare_irn",
-    "dva_number",
-    "insurance_scheme",
-    "insurance_member_number",
-    "insurance_plan",
-    "insurance_main_member",
-    "blood_type",
-    "allergies",
-    "medical_history",
-    "preferred_channels",
-    "preferred_language",
-    "consent_treatment",
-    "consent_data_sharing",
-    "consent_sms",
-    "consent_email",
-]
+PATIENT_WRITABLE = list(PATIENT_EDITABLE_FIELDS)
 CHANNELS = ("email", "sms", "phone")
 
 

@@ -5,6 +5,7 @@ from django import forms
 
 from caresync.accounts.views import time_zone_choices
 from caresync.directory.models import (
+    PATIENT_EDITABLE_FIELDS,
     CareTeamMember,
     Location,
     Modality,
@@ -75,42 +76,7 @@ class PatientFilterForm(StyledForm):
         }
 
 
-PATIENT_FORM_FIELDS = [
-    "given_name",
-    "family_name",
-    "preferred_name",
-    "date_of_birth",
-    "sex",
-    "gender_identity",
-    "phone",
-    "email",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "emergency_contact_name",
-    "emergency_contact_phone",
-    "emergency_contact_relationship",
-    "national_id",
-    "medicare_number",
-    "medicare_irn",
-    "dva_number",
-    "insurance_scheme",
-    "insurance_member_number",
-    "insurance_plan",
-    "insurance_main_member",
-    "blood_type",
-    "allergies",
-    "medical_history",
-    "preferred_channels",
-    "preferred_language",
-    "consent_treatment",
-    "consent_data_sharing",
-    "consent_sms",
-    "consent_email",
-]
+PATIENT_FORM_FIELDS = list(PATIENT_EDITABLE_FIELDS)
 
 
 class PatientForm(ServiceValidatedForm):

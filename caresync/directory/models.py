@@ -290,6 +290,45 @@ class Patient(models.Model):
         return f"{given} {self.family_name}".strip()
 
 
+# The patient fields people edit (forms, API, imports); services also accept photo and user.
+PATIENT_EDITABLE_FIELDS = (
+    "given_name",
+    "family_name",
+    "preferred_name",
+    "date_of_birth",
+    "sex",
+    "gender_identity",
+    "phone",
+    "email",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "emergency_contact_relationship",
+    "national_id",
+    "medicare_number",
+    "medicare_irn",
+    "dva_number",
+    "insurance_scheme",
+    "insurance_member_number",
+    "insurance_plan",
+    "insurance_main_member",
+    "blood_type",
+    "allergies",
+    "medical_history",
+    "preferred_channels",
+    "preferred_language",
+    "consent_treatment",
+    "consent_data_sharing",
+    "consent_sms",
+    "consent_email",
+)
+
+
 class CareTeamMember(models.Model):
     """A practitioner's role in a patient's care (seed 000's PatientNurseAssignment)."""
 

@@ -16,6 +16,7 @@ from caresync.core.errors import ApplicationError, model_validated
 from caresync.core.middleware import current_request_context
 from caresync.core.uploads import image_checked
 from caresync.directory.models import (
+    PATIENT_EDITABLE_FIELDS,
     CareTeamMember,
     Location,
     Patient,
@@ -28,44 +29,7 @@ from caresync.directory.models import (
 from caresync.directory.normalize import email_key, name_key, phone_key
 from caresync.directory.selectors import patient_duplicates
 
-PATIENT_FIELDS = {
-    "given_name",
-    "family_name",
-    "preferred_name",
-    "date_of_birth",
-    "sex",
-    "gender_identity",
-    "phone",
-    "email",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "emergency_contact_name",
-    "emergency_contact_phone",
-    "emergency_contact_relationship",
-    "national_id",
-    "medicare_number",
-    "medicare_irn",
-    "dva_number",
-    "insurance_scheme",
-    "insurance_member_number",
-    "insurance_plan",
-    "insurance_main_member",
-    "blood_type",
-    "allergies",
-    "medical_history",
-    "preferred_channels",
-    "preferred_language",
-    "photo",
-    "consent_treatment",
-    "consent_data_sharing",
-    "consent_sms",
-    "consent_email",
-    "user",
-}
+PATIENT_FIELDS = {*PATIENT_EDITABLE_FIELDS, "photo", "user"}
 
 
 def _name_free(instance) -> None:
