@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("caresync.accounts.urls")),
     path("", include("caresync.directory.urls")),
+    path("", include("caresync.scheduling.urls")),
     path("", include("caresync.core.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("caresync.web.urls")),

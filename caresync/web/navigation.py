@@ -21,6 +21,11 @@ ALL_ROLES = frozenset({"platform_admin", "org_admin", "practitioner", "staff", "
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Dashboard", "web:dashboard", "layout-dashboard", ALL_ROLES),
+    NavItem("Book a visit", "booking", "calendar-days", frozenset({"patient"})),
+    NavItem("Appointments", "appointment-list", "calendar", ALL_ROLES),
+    NavItem(
+        "Calendar", "calendar", "calendar-days", frozenset({"org_admin", "practitioner", "staff"})
+    ),
     NavItem("Patients", "patient-list", "users", frozenset({"org_admin", "practitioner", "staff"})),
     NavItem(
         "Practitioners",

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from caresync.accounts.permissions import web_actor
 from caresync.accounts.selectors import (
     SESSION_ORGANIZATION_KEY,
     membership_active,
@@ -13,6 +14,7 @@ from caresync.accounts.selectors import (
     organizations_for_platform,
 )
 from caresync.core.selectors import platform_health
+from caresync.scheduling.views import dashboard_appointments
 from caresync.web.context_processors import dashboard_role
 
 
@@ -26,6 +28,8 @@ def dashboard(request):
         context["member_counts"] = organization_overview(organization=membership.organization)
     if role == "platform_admin":
         context["organizations"] = organizations_for_platform(user=request.user)
+    if role in ("practitioner", "staff", "patient"):
+        context.update(dashboard_appointments(actor=web_actor(request), role=role))
     return render(request, f"web/dashboards/{role}.html", context)
 
 
