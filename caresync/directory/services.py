@@ -298,25 +298,30 @@ def care_team_end(*, actor: User, member: CareTeamMember, end_date: date | None 
     )
 
 
+def _catalogue_save(actor: User | None, instance, fields: dict):
+    """Set, check (unique name per organization, model rules), save and audit a location,
+    resource or service."""
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    _name_free(instance)
+    model_validated(instance)
+    created = instance.pk is None
+    instance.save()
+    audit_record(
+        actor=actor,
+        action="create" if created else "update",
+        organization=instance.organization,
+        obj=instance,
+    )
+    return instance
+
+
 @transaction.atomic
 def location_save(
     *, actor: User | None, organization: Organization, location: Location | None = None, **fields
 ) -> Location:
     """Create (``location=None``) or change a location."""
-    location = location or Location(organization=organization)
-    for name, value in fields.items():
-        setattr(location, name, value)
-    _name_free(location)
-    model_validated(location)
-    created = location.pk is None
-    location.save()
-    audit_record(
-        actor=actor,
-        action="create" if created else "update",
-        organization=organization,
-        obj=location,
-    )
-    return location
+    return _catalogue_save(actor, location or Location(organization=organization), fields)
 
 
 @transaction.atomic
@@ -324,22 +329,10 @@ def resource_save(
     *, actor: User | None, organization: Organization, resource: Resource | None = None, **fields
 ) -> Resource:
     """Create (``resource=None``) or change a room, scanner or piece of equipment."""
-    resource = resource or Resource(organization=organization)
-    for name, value in fields.items():
-        setattr(resource, name, value)
-    if resource.location_id and resource.location.organization_id != organization.pk:
+    location = fields.get("location") or getattr(resource, "location", None)
+    if location is not None and location.organization_id != organization.pk:
         raise ApplicationError("Location not found.", code="not_found", status_code=404)
-    _name_free(resource)
-    model_validated(resource)
-    created = resource.pk is None
-    resource.save()
-    audit_record(
-        actor=actor,
-        action="create" if created else "update",
-        organization=organization,
-        obj=resource,
-    )
-    return resource
+    return _catalogue_save(actor, resource or Resource(organization=organization), fields)
 
 
 @transaction.atomic
@@ -354,16 +347,12 @@ def service_save(
 ) -> Service:
     """Create (``service=None``) or change an appointment type, its practitioners and the
     resource kinds it needs (``[{"kind": "scanner", "modality": "MR"}]``)."""
-    service = service or Service(organization=organization)
-    for name, value in fields.items():
-        setattr(service, name, value)
-    _name_free(service)
-    model_validated(service)
-    created = service.pk is None
-    service.save()
+    if practitioners is not None and any(
+        p.organization_id != organization.pk for p in practitioners
+    ):
+        raise ApplicationError("Practitioner not found.", code="not_found", status_code=404)
+    service = _catalogue_save(actor, service or Service(organization=organization), fields)
     if practitioners is not None:
-        if any(p.organization_id != organization.pk for p in practitioners):
-            raise ApplicationError("Practitioner not found.", code="not_found", status_code=404)
         service.practitioners.set(practitioners)
     if resource_needs is not None:
         service.resource_needs.all().delete()
@@ -373,12 +362,6 @@ def service_save(
             )
             for need in resource_needs
         )
-    audit_record(
-        actor=actor,
-        action="create" if created else "update",
-        organization=organization,
-        obj=service,
-    )
     return service
 
 
