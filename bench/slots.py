@@ -158,7 +158,11 @@ def main() -> None:
             with CaptureQueriesContext(connection) as captured:
                 t0 = time.perf_counter()
                 slots = slots_search(
-                    organization=organization, service=service, window=window, now=now
+                    organization=organization,
+                    service=service,
+                    window=window,
+                    now=now,
+                    distinct_times=True,
                 )
                 timings.append((time.perf_counter() - t0) * 1000)
             queries.append(len(captured))

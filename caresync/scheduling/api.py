@@ -48,13 +48,15 @@ class SlotOutput(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     local_start = serializers.CharField()
-    practitioner = serializers.IntegerField(source="practitioner_id")
+    practitioner = serializers.IntegerField(source="practitioner_id", allow_null=True)
     resources = serializers.ListField(source="resource_ids", child=serializers.IntegerField())
 
 
 class SlotsView(APIView):
-    """Bookable slots of a service between ``start`` and ``end`` (ISO 8601 with offset),
-    for one practitioner or everyone offering it."""
+    """Bookable slots of a service between ``start`` and ``end`` (ISO 8601 with offset).
+    With ``practitioner``: that practitioner's slots. Without: "any practitioner", the
+    distinct times at which someone offering the service is free (``practitioner`` null;
+    booking such a time assigns the least-loaded free practitioner)."""
 
     policy = {"GET": "slot.search"}
 
@@ -72,6 +74,7 @@ class SlotsView(APIView):
             service=service,
             window=Interval(data["start"], data["end"]),
             practitioner_ids=[data["practitioner"]] if "practitioner" in data else None,
+            distinct_times="practitioner" not in data,
         )
         rows = [
             {

@@ -23,7 +23,7 @@ from caresync.scheduling.models import (
     IdempotencyKey,
 )
 from caresync.scheduling.selectors import slot_inputs
-from caresync.scheduling.slots import Interval, Slot, slots_for
+from caresync.scheduling.slots import Interval, Slot, slot_times, slots_for
 
 S = Appointment.Status
 # status → {action: next status}; who may take each action is in the policy layer.
@@ -64,8 +64,10 @@ def slots_search(
     practitioner_ids=None,
     patient: Patient | None = None,
     now: datetime | None = None,
+    distinct_times: bool = False,
 ) -> list[Slot]:
-    """Bookable slots (every practitioner offering the service unless narrowed)."""
+    """Bookable slots (every practitioner offering the service unless narrowed); with
+    ``distinct_times``, the times at which anyone is free ("any practitioner")."""
     query, calendars = slot_inputs(
         organization=organization,
         service=service,
@@ -74,7 +76,7 @@ def slots_search(
         practitioner_ids=practitioner_ids,
         patient=patient,
     )
-    return slots_for(query, calendars)
+    return (slot_times if distinct_times else slots_for)(query, calendars)
 
 
 def slot_alternatives(

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 
-@dataclass(frozen=True, order=True)
-class Interval:
+class Interval(NamedTuple):
+    """[start, end): a tuple, so it sorts by start then end and is cheap to make."""
+
     start: datetime
     end: datetime
 
@@ -87,13 +89,12 @@ class SlotQuery:
     resources: tuple[ResourceCalendar, ...] = ()
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
     start: datetime
     end: datetime
-    practitioner_id: int
+    practitioner_id: int | None  # None: a time at which some practitioner is free
     time_zone: str
-    resource_ids: tuple[int, ...] = field(default=())
+    resource_ids: tuple[int, ...] = ()
 
     @property
     def local_start(self) -> datetime:
@@ -208,53 +209,116 @@ def _resource_choice(
     return tuple(chosen)
 
 
-def slots_for(query: SlotQuery, calendars: Iterable[PractitionerCalendar]) -> list[Slot]:
-    """Every bookable slot of every practitioner, in time order (then practitioner id)."""
-    duration = query.duration
-    step = query.step or min(timedelta(minutes=15), duration)
+@dataclass(frozen=True)
+class _Plan:
+    duration: timedelta
+    step: timedelta
+    window: Interval  # earliest start .. latest end allowed by notice and horizon
+    free_by_resource: dict
+
+
+def _plan(query: SlotQuery) -> _Plan | None:
     earliest = max(query.window.start, query.now + query.min_notice)
     latest = min(query.window.end, query.now + query.horizon)
     if earliest >= latest:
-        return []
-    window = Interval(earliest, latest)
-    blocked_for_all = _expanded(
-        list(query.closures) + list(query.patient_busy), query.buffer_before, query.buffer_after
-    )
-    everything = [Interval(window.start - timedelta(days=2), window.end + timedelta(days=2))]
+        return None
+    everything = [Interval(earliest - timedelta(days=2), latest + timedelta(days=2))]
     free_by_resource = {}
     for resource in query.resources:
         free = subtract(
             everything, _expanded(resource.busy, query.buffer_before, query.buffer_after)
         )
         free_by_resource[resource.resource_id] = (free, [i.start for i in free])
+    return _Plan(
+        query.duration,
+        query.step or min(timedelta(minutes=15), query.duration),
+        Interval(earliest, latest),
+        free_by_resource,
+    )
 
+
+def _start_runs(
+    query: SlotQuery, plan: _Plan, calendar: PractitionerCalendar
+) -> Iterator[tuple[datetime, datetime]]:
+    """(first, last) bookable start of each run of grid slots of one practitioner. The grid
+    is anchored where working time starts (09:00, 09:15…), whatever the notice or the
+    appointments around it."""
+    blocked = list(query.closures) + list(query.patient_busy) + list(calendar.busy)
+    busy = _expanded(blocked, query.buffer_before, query.buffer_after)
+    for working in availability(calendar, plan.window, query.service_id, query.closed_days):
+        anchor = working.start
+        for free in subtract([working], busy):
+            first = max(free.start, plan.window.start)
+            first = anchor + -(-(first - anchor) // plan.step) * plan.step
+            last = min(free.end, plan.window.end) - plan.duration
+            if first <= last:
+                yield first, last
+
+
+def _grid(first: datetime, last: datetime, step: timedelta) -> Iterator[datetime]:
+    while first <= last:
+        yield first
+        first += step
+
+
+def _with_resources(query: SlotQuery, plan: _Plan, start: datetime):
+    if not query.resource_needs:
+        return ()
+    return _resource_choice(query, plan.free_by_resource, start, start + plan.duration)
+
+
+def slots_for(query: SlotQuery, calendars: Iterable[PractitionerCalendar]) -> list[Slot]:
+    """Every bookable slot of every practitioner, in time order (then practitioner id)."""
+    plan = _plan(query)
+    if plan is None:
+        return []
     found: list[Slot] = []
     for calendar in calendars:
-        busy = merge(
-            list(_expanded(calendar.busy, query.buffer_before, query.buffer_after))
-            + blocked_for_all
-        )
-        for working in availability(calendar, window, query.service_id, query.closed_days):
-            # Slot times run on a grid anchored where working time starts (09:00, 09:15…),
-            # whatever the notice or the appointments around them.
-            anchor = working.start
-            for free in subtract([working], busy):
-                first = max(free.start, earliest)
-                start = anchor + -(-(first - anchor) // step) * step
-                last_end = min(free.end, latest)
-                while start + duration <= last_end:
-                    end = start + duration
-                    resources = (
-                        _resource_choice(query, free_by_resource, start, end)
-                        if query.resource_needs
-                        else ()
-                    )
-                    if resources is not None:
-                        found.append(
-                            Slot(
-                                start, end, calendar.practitioner_id, calendar.time_zone, resources
-                            )
+        for first, last in _start_runs(query, plan, calendar):
+            for start in _grid(first, last, plan.step):
+                resources = _with_resources(query, plan, start)
+                if resources is not None:
+                    found.append(
+                        Slot(
+                            start,
+                            start + plan.duration,
+                            calendar.practitioner_id,
+                            calendar.time_zone,
+                            resources,
                         )
-                    start += step
+                    )
     found.sort(key=lambda slot: (slot.start, slot.practitioner_id))
     return found
+
+
+def slot_times(query: SlotQuery, calendars: Iterable[PractitionerCalendar]) -> list[Slot]:
+    """ "Any practitioner": the distinct times at which at least one practitioner is free
+    (``practitioner_id`` None; the booking service picks who). Each practitioner's runs of
+    bookable starts are merged per grid phase before enumerating, so the cost follows the
+    number of distinct times, not practitioners × times."""
+    plan = _plan(query)
+    if plan is None:
+        return []
+    calendars = list(calendars)
+    if not calendars:
+        return []
+    runs_by_phase: dict[timedelta, list[Interval]] = {}
+    for calendar in calendars:
+        for first, last in _start_runs(query, plan, calendar):
+            phase = (first - _EPOCH) % plan.step
+            # Closed at ``last``: the tiny nudge keeps touching runs merged and ``last`` in.
+            runs_by_phase.setdefault(phase, []).append(Interval(first, last + _NUDGE))
+    zone = calendars[0].time_zone
+    found = []
+    for runs in runs_by_phase.values():
+        for run in merge(runs):
+            for start in _grid(run.start, run.end - _NUDGE, plan.step):
+                resources = _with_resources(query, plan, start)
+                if resources is not None:
+                    found.append(Slot(start, start + plan.duration, None, zone, resources))
+    found.sort()
+    return found
+
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_NUDGE = timedelta(microseconds=1)

@@ -133,8 +133,21 @@ def test_slots_endpoint_lists_free_times(api_as, clinic):
         },
     )
     assert response.status_code == 200
-    starts = {(s["local_start"][11:16], s["practitioner"]) for s in response.json()}
-    assert ("09:00", clinic.doctor.pk) in starts and ("09:30", clinic.second_doctor.pk) in starts
+    assert [(s["local_start"][11:16], s["practitioner"]) for s in response.json()] == [
+        ("09:00", None),
+        ("09:15", None),
+        ("09:30", None),
+    ]
+    one = api_as(clinic.tenant.staff).get(
+        "/api/v1/slots/",
+        {
+            "service": clinic.consult.pk,
+            "practitioner": clinic.second_doctor.pk,
+            "start": "2026-03-02T09:00:00+11:00",
+            "end": "2026-03-02T10:00:00+11:00",
+        },
+    )
+    assert {s["practitioner"] for s in one.json()} == {clinic.second_doctor.pk}
     too_wide = api_as(clinic.tenant.staff).get(
         "/api/v1/slots/",
         {

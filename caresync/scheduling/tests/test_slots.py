@@ -15,6 +15,7 @@ from caresync.scheduling.slots import (
     availability,
     local_instant,
     merge,
+    slot_times,
     slots_for,
     subtract,
 )
@@ -251,3 +252,16 @@ def test_interval_arithmetic():
         Interval(t[2], t[4]),
         Interval(t[5], t[9]),
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenarios(), rules(), intervals())
+def test_any_practitioner_times_are_exactly_the_times_someone_is_free(
+    scenario, other_rules, other_busy
+):
+    calendar, query = scenario
+    colleague = PractitionerCalendar(2, calendar.time_zone, other_rules, busy=other_busy)
+    per_practitioner = slots_for(query, [calendar, colleague])
+    distinct = slot_times(query, [calendar, colleague])
+    assert [s.start for s in distinct] == sorted({s.start for s in per_practitioner})
+    assert all(s.practitioner_id is None for s in distinct)
