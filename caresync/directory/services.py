@@ -59,6 +59,14 @@ def _mrn_next(organization: Organization) -> str:
     return f"{prefix.upper()}-{sequence:06d}"
 
 
+def _patient_fields_known(fields: dict) -> None:
+    unknown = set(fields) - PATIENT_FIELDS
+    if unknown:
+        raise ApplicationError(
+            f"Unknown patient fields: {', '.join(sorted(unknown))}.", code="validation_error"
+        )
+
+
 def _normalize(patient: Patient) -> None:
     patient.email = email_key(patient.email)
     patient.search_name = name_key(patient.given_name, patient.preferred_name, patient.family_name)
@@ -71,11 +79,7 @@ def patient_create(
 ) -> Patient:
     """Register a patient with a new MRN. A likely duplicate (same name and date of birth,
     and same phone or email) is refused with 409 unless ``allow_duplicate`` (audited)."""
-    unknown = set(fields) - PATIENT_FIELDS
-    if unknown:
-        raise ApplicationError(
-            f"Unknown patient fields: {', '.join(sorted(unknown))}.", code="validation_error"
-        )
+    _patient_fields_known(fields)
     patient = Patient(organization=organization, mrn="pending", **fields)
     _normalize(patient)
     model_validated(patient, exclude=["mrn"])
@@ -114,11 +118,7 @@ def patient_create(
 @transaction.atomic
 def patient_update(*, actor: User, patient: Patient, **changes) -> Patient:
     """Change a patient's details; the audit row names the fields (not their values)."""
-    unknown = set(changes) - PATIENT_FIELDS
-    if unknown:
-        raise ApplicationError(
-            f"Unknown patient fields: {', '.join(sorted(unknown))}.", code="validation_error"
-        )
+    _patient_fields_known(changes)
     changed = sorted(name for name, value in changes.items() if getattr(patient, name) != value)
     for name, value in changes.items():
         setattr(patient, name, value)

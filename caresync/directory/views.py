@@ -644,7 +644,10 @@ def webhook_log(request):
     actor = authorize_page(request, "webhook_log.list")
     if actor.organization is None:
         return _no_organization(request, "Webhook log")
-    page = _paginate(request, webhook_log_list(actor=actor))
+    page = _paginate(request, webhook_log_list(actor=actor).select_related("patient"))
+    patient_reads_record(
+        actor=actor, patients={c.patient for c in page if c.patient_id}, reason="webhook log"
+    )
     return render(
         request,
         "directory/webhook_log.html",

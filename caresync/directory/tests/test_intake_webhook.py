@@ -147,6 +147,11 @@ def test_settings_page_rotates_the_key_and_the_log_page_lists_calls(client, tena
     log_page = client.get("/organization/webhook-log/")
     assert log_page.status_code == 200
     assert "created" in log_page.content.decode()
+    from caresync.core.models import AuditEvent
+
+    assert AuditEvent.objects.filter(
+        action="read", actor=tenant_a.admin, reason="webhook log"
+    ).exists()
     client.force_login(tenant_a.staff)
     assert client.get("/organization/webhook-log/").status_code == 403
     assert client.post("/organization/settings/webhook-secret/").status_code == 403

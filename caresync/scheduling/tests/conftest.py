@@ -10,7 +10,7 @@ from caresync.directory.services import (
     resource_save,
     service_save,
 )
-from caresync.scheduling.models import AvailabilityRule
+from caresync.scheduling.services import availability_rule_save
 
 # Monday 2 March 2026, 00:00 in Sydney (UTC+11): far from holidays and clock changes.
 MONDAY = date(2026, 3, 2)
@@ -32,8 +32,8 @@ class Clinic:
 
 def weekday_rules(practitioner, location, start=time(9), end=time(17)):
     for weekday in range(5):
-        AvailabilityRule.objects.create(
-            organization=practitioner.organization,
+        availability_rule_save(
+            actor=None,
             practitioner=practitioner,
             location=location,
             weekday=weekday,
