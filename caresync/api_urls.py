@@ -15,7 +15,8 @@ from caresync.accounts import api as accounts_api
 from caresync.accounts import oauth_views
 from caresync.core import api as core_api
 from caresync.directory import api as directory_api
-from caresync.scheduling import api as scheduling_api
+from caresync.scheduling.api import appointments as appointments_api
+from caresync.scheduling.api import slots as slots_api
 
 # Swagger UI and ReDoc set inline styles (and ReDoc runs a blob: worker); only these two
 # pages relax the policy, for styles and workers, never for scripts.
@@ -39,7 +40,7 @@ router.register("services", directory_api.ServiceViewSet, basename="service")
 router.register("locations", directory_api.LocationViewSet, basename="location")
 router.register("resources", directory_api.ResourceViewSet, basename="resource")
 router.register("webhook-logs", directory_api.WebhookLogViewSet, basename="webhook-log")
-router.register("appointments", scheduling_api.AppointmentViewSet, basename="appointment")
+router.register("appointments", appointments_api.AppointmentViewSet, basename="appointment")
 
 auth_urlpatterns = [
     path("token/", oauth_views.TokenView.as_view(), name="oauth-token"),
@@ -57,6 +58,6 @@ urlpatterns = [
     path("redoc/", RedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("auth/", include(auth_urlpatterns)),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
-    path("slots/", scheduling_api.SlotsView.as_view(), name="api-slots"),
+    path("slots/", slots_api.SlotsView.as_view(), name="api-slots"),
     path("", include(router.urls)),
 ]

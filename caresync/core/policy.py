@@ -37,6 +37,9 @@ SCOPE_RESOURCES = (
     "Location",
     "Device",
     "AuditEvent",
+    "Schedule",
+    "Slot",
+    "Appointment",
 )
 SCOPE_CONTEXTS = ("patient", "user", "system")
 SCOPE_ACCESS = ("read", "write", "*")
@@ -98,6 +101,17 @@ def _same_organization(actor: Actor, obj) -> bool:
     if organization_id is None and obj.__class__.__name__ == "Organization":
         organization_id = obj.pk
     return actor.organization is not None and organization_id == actor.organization.pk
+
+
+def _own_schedule(actor: Actor, obj) -> bool:
+    """Admins: any practitioner of their organization; practitioners: their own. ``obj`` is
+    a practitioner or something with a ``practitioner``."""
+    if not _same_organization(actor, obj):
+        return False
+    if actor.roles & ADMINS:
+        return True
+    practitioner = getattr(obj, "practitioner", obj)
+    return actor.user is not None and practitioner.user_id == actor.user.pk
 
 
 RULES: dict[str, Rule] = {
@@ -236,6 +250,62 @@ RULES: dict[str, Rule] = {
         "Appointment",
         "write",
         "Approve, reject, check in, start, complete, mark no-show",
+        _same_organization,
+    ),
+    "appointment.reschedule": Rule(
+        CLINIC | {PATIENT},
+        "Appointment",
+        "write",
+        "Move an appointment to another time (patients: outside the cancellation window)",
+        _same_organization,
+    ),
+    "appointment.analytics": Rule(
+        CLINIC,
+        "Appointment",
+        "read",
+        "Appointment counts by status, no-show rate and utilization",
+    ),
+    "availability.view": Rule(
+        MEMBERS | {INTEGRATION},
+        "Schedule",
+        "read",
+        "See practitioners' weekly working hours, time off and closures",
+    ),
+    "availability.manage": Rule(
+        ADMINS | {PRACTITIONER},
+        "Schedule",
+        "write",
+        "Edit working hours and time off (practitioners: their own)",
+        _own_schedule,
+    ),
+    "closure.manage": Rule(
+        ADMINS, "Schedule", "write", "Add and remove organization closure days", _same_organization
+    ),
+    "calendar_feed.manage": Rule(
+        ADMINS | {PRACTITIONER},
+        "Schedule",
+        "write",
+        "Create or revoke a practitioner's secret calendar feed (practitioners: their own)",
+        _own_schedule,
+    ),
+    "waitlist.list": Rule(
+        CLINIC | {PATIENT},
+        "Appointment",
+        "read",
+        "See the waitlist (patients: their own entries)",
+    ),
+    "waitlist.join": Rule(
+        CLINIC | {PATIENT},
+        "Appointment",
+        "write",
+        "Put a patient on the waitlist (patients: themselves)",
+        _same_organization,
+    ),
+    "waitlist.manage": Rule(
+        CLINIC,
+        "Appointment",
+        "write",
+        "Remove waitlist entries and offer freed slots",
         _same_organization,
     ),
     "webhook_log.list": Rule(ADMINS, "AuditEvent", "read", "Read the intake webhook log"),

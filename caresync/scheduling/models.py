@@ -108,6 +108,44 @@ class Closure(models.Model):
         return f"{self.reason} ({self.start_date}–{self.end_date})"
 
 
+class AppointmentSeries(models.Model):
+    """A recurring booking: the occurrences of an RFC 5545 RRULE (weekly, every N weeks,
+    until a date or a count), booked all-or-nothing. Recurrence is in local wall time, so
+    a 09:00 visit stays at 09:00 across DST changes."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+        CANCELLED = "cancelled", "Cancelled"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="appointment_series"
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="appointment_series"
+    )
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, related_name="appointment_series"
+    )
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    rrule = models.CharField(max_length=500, help_text="RFC 5545 RRULE, e.g. FREQ=WEEKLY;COUNT=6")
+    first_start = models.DateTimeField()
+    time_zone = models.CharField(max_length=64, help_text="Zone of the recurring wall time.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "appointment series"
+
+    def __str__(self) -> str:
+        return f"{self.service} · {self.patient} · {self.rrule}"
+
+
 class Appointment(models.Model):
     class Status(models.TextChoices):
         REQUESTED = "requested", "Requested"
@@ -141,6 +179,13 @@ class Appointment(models.Model):
     notes = models.TextField(blank=True)
     hold_expires_at = models.DateTimeField(
         null=True, blank=True, help_text="A request's hold lapses at this time."
+    )
+    series = models.ForeignKey(
+        AppointmentSeries,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -230,3 +275,119 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class WaitlistEntry(models.Model):
+    """A patient waiting for an earlier or any time for a service; offered freed slots in
+    the order they joined."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Offered"
+        BOOKED = "booked", "Booked"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+
+    class DayPart(models.TextChoices):
+        MORNING = "morning", "Morning (before 12:00)"
+        AFTERNOON = "afternoon", "Afternoon (12:00–17:00)"
+        EVENING = "evening", "Evening (after 17:00)"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="waitlist_entries"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="waitlist_entries")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    practitioner = models.ForeignKey(
+        Practitioner, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    earliest_date = models.DateField(null=True, blank=True)
+    latest_date = models.DateField(null=True, blank=True)
+    preferred_times = models.JSONField(
+        default=list, blank=True, help_text="Day parts (morning, afternoon, evening); empty: any."
+    )
+    notes = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "waitlist entries"
+        indexes = [models.Index(fields=["organization", "service", "status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latest_date__isnull=True)
+                | Q(earliest_date__isnull=True)
+                | Q(latest_date__gte=F("earliest_date")),
+                name="waitlist_entry_date_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} waiting for {self.service}"
+
+
+class WaitlistOffer(models.Model):
+    """A freed slot offered to a waitlisted patient through a signed claim link that
+    expires; the first claim books it through the booking service."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLAIMED = "claimed", "Claimed"
+        EXPIRED = "expired", "Expired"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.PROTECT, related_name="+")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"Offer {self.start:%Y-%m-%d %H:%M} to entry {self.entry_id}"
+
+
+class CalendarFeed(models.Model):
+    """A practitioner's secret iCalendar feed URL. Only a SHA-256 of the token is stored,
+    so the URL is shown once; revoking (or replacing) it stops the old URL at once."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, related_name="calendar_feeds"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practitioner"],
+                condition=Q(revoked_at__isnull=True),
+                name="one_live_calendar_feed_per_practitioner",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.practitioner}"

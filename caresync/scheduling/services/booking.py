@@ -1,7 +1,5 @@
 """Booking and the appointment lifecycle: the one path every interface uses."""
 
-import hashlib
-import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -12,15 +10,12 @@ from django.utils import timezone
 
 from caresync.accounts.models import Organization, User
 from caresync.core.audit import audit_record
-from caresync.core.errors import ApplicationError, error_body, model_validated
+from caresync.core.errors import ApplicationError
 from caresync.directory.models import Patient, Practitioner, Service
 from caresync.scheduling.models import (
     Appointment,
     AppointmentEvent,
     AppointmentResource,
-    AvailabilityException,
-    AvailabilityRule,
-    IdempotencyKey,
 )
 from caresync.scheduling.selectors import slot_inputs
 from caresync.scheduling.slots import Interval, Slot, slot_times, slots_for
@@ -348,101 +343,3 @@ def appointment_requests_expire(*, now: datetime | None = None) -> int:
         )
         expired += 1
     return expired
-
-
-IDEMPOTENCY_TTL = timedelta(hours=24)
-
-
-def idempotent(*, user: User, key: str, payload: dict, handler) -> tuple[int, dict]:
-    """Run ``handler`` (returning ``(status, body)``) once per ``Idempotency-Key``: a retry
-    with the same body gets the first response; another body gets 422. Concurrent
-    duplicates wait on the key's unique index and then read the stored response."""
-    request_hash = hashlib.sha256(
-        json.dumps(payload, sort_keys=True, default=str).encode()
-    ).hexdigest()
-    now = timezone.now()
-    with transaction.atomic():
-        IdempotencyKey.objects.filter(
-            user=user, key=key, created_at__lt=now - IDEMPOTENCY_TTL
-        ).delete()
-        try:
-            with transaction.atomic():
-                record = IdempotencyKey.objects.create(
-                    user=user, key=key, request_hash=request_hash
-                )
-        except IntegrityError:
-            record = IdempotencyKey.objects.get(user=user, key=key)
-            if record.request_hash != request_hash:
-                raise ApplicationError(
-                    "This Idempotency-Key was used with a different request.",
-                    code="idempotency_key_reused",
-                    status_code=422,
-                ) from None
-            return record.status_code, record.response_body
-        try:
-            status, body = handler()
-        except ApplicationError as exc:
-            status = exc.status_code
-            body = error_body(
-                code=exc.code, message=exc.message, fields=exc.fields, extra=exc.extra
-            )
-        record.status_code, record.response_body = status, body
-        record.save(update_fields=["status_code", "response_body"])
-        return status, body
-
-
-@transaction.atomic
-def availability_rule_save(
-    *,
-    actor: User | None,
-    practitioner: Practitioner,
-    rule: AvailabilityRule | None = None,
-    services=None,
-    **fields,
-) -> AvailabilityRule:
-    """Create or change a weekly availability rule (local wall time at its location)."""
-    rule = rule or AvailabilityRule(
-        organization=practitioner.organization, practitioner=practitioner
-    )
-    for name, value in fields.items():
-        setattr(rule, name, value)
-    if rule.location_id and rule.location.organization_id != practitioner.organization_id:
-        raise ApplicationError("Location not found.", code="not_found", status_code=404)
-    model_validated(rule)
-    rule.save()
-    if services is not None:
-        rule.services.set(services)
-    audit_record(
-        actor=actor,
-        action="update",
-        organization=practitioner.organization,
-        obj=rule,
-        details={"practitioner": practitioner.pk},
-    )
-    return rule
-
-
-@transaction.atomic
-def availability_exception_save(
-    *,
-    actor: User | None,
-    practitioner: Practitioner,
-    exception: AvailabilityException | None = None,
-    **fields,
-) -> AvailabilityException:
-    """Record time off or extra working time for a practitioner."""
-    exception = exception or AvailabilityException(
-        organization=practitioner.organization, practitioner=practitioner
-    )
-    for name, value in fields.items():
-        setattr(exception, name, value)
-    model_validated(exception)
-    exception.save()
-    audit_record(
-        actor=actor,
-        action="update",
-        organization=practitioner.organization,
-        obj=exception,
-        details={"practitioner": practitioner.pk},
-    )
-    return exception

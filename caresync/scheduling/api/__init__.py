@@ -1,0 +1,1 @@
+"""Scheduling REST API, one module per resource."""

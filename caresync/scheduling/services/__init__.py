@@ -1,0 +1,27 @@
+"""Scheduling writes. Every interface books and changes appointments through these."""
+
+from caresync.scheduling.services.availability import (
+    availability_exception_save,
+    availability_rule_save,
+)
+from caresync.scheduling.services.booking import (
+    TRANSITIONS,
+    appointment_book,
+    appointment_requests_expire,
+    appointment_transition,
+    slot_alternatives,
+    slots_search,
+)
+from caresync.scheduling.services.idempotency import idempotent
+
+__all__ = [
+    "TRANSITIONS",
+    "appointment_book",
+    "appointment_requests_expire",
+    "appointment_transition",
+    "availability_exception_save",
+    "availability_rule_save",
+    "idempotent",
+    "slot_alternatives",
+    "slots_search",
+]
