@@ -14,7 +14,7 @@ from caresync.accounts.selectors import (
     organizations_for_platform,
 )
 from caresync.core.selectors import platform_health
-from caresync.scheduling.views import dashboard_appointments
+from caresync.scheduling.views.common import dashboard_appointments
 from caresync.web.context_processors import dashboard_role
 
 
