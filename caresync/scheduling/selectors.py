@@ -1,10 +1,11 @@
 """Reads for scheduling: everything the slot engine needs, in a constant number of queries."""
 
 import functools
+import hashlib
 from datetime import date, datetime, timedelta
 
 import holidays as public_holidays
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from caresync.accounts.models import Organization
 from caresync.core.policy import Actor
@@ -14,6 +15,7 @@ from caresync.scheduling.models import (
     AppointmentResource,
     AvailabilityException,
     AvailabilityRule,
+    CalendarFeed,
     Closure,
 )
 from caresync.scheduling.slots import (
@@ -203,3 +205,50 @@ def appointment_list(*, actor: Actor) -> QuerySet[Appointment]:
     if "patient" in actor.roles:
         return appointments.filter(patient__user=actor.user)
     return appointments.none()
+
+
+# --- Calendar feeds -------------------------------------------------------------------
+
+FEED_PAST = timedelta(days=30)
+FEED_AHEAD = timedelta(days=180)
+
+
+def calendar_feed_token_hash(token: str) -> str:
+    """The stored form of a feed token (SHA-256 hex); the token itself is never stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def calendar_feed_by_token(*, token: str) -> CalendarFeed | None:
+    """The live feed a secret URL token opens; None when unknown, revoked or the
+    practitioner is inactive. Looked up by the token's hash, never by the token."""
+    return (
+        CalendarFeed.objects.filter(
+            token_hash=calendar_feed_token_hash(token),
+            revoked_at__isnull=True,
+            practitioner__is_active=True,
+        )
+        .select_related("organization", "practitioner__user", "practitioner__organization")
+        .first()
+    )
+
+
+def calendar_feed_current(*, practitioner: Practitioner) -> CalendarFeed | None:
+    """The practitioner's live feed, if any (a caller must be allowed to manage it)."""
+    return CalendarFeed.objects.filter(practitioner=practitioner, revoked_at__isnull=True).first()
+
+
+def calendar_feed_appointments(*, feed: CalendarFeed, now: datetime) -> QuerySet[Appointment]:
+    """What a practitioner's feed shows: their appointments from 30 days back to 180 days
+    ahead in every status (cancelled and rejected ones too, so calendar apps drop them),
+    with ``event_count`` for the iCalendar SEQUENCE."""
+    return (
+        Appointment.objects.filter(
+            organization_id=feed.organization_id,
+            practitioner_id=feed.practitioner_id,
+            start__lt=now + FEED_AHEAD,
+            end__gt=now - FEED_PAST,
+        )
+        .select_related("patient", "service", "location", "organization")
+        .annotate(event_count=Count("events"))
+        .order_by("start", "pk")
+    )
