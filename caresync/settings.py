@@ -302,6 +302,7 @@ OAUTH2_PROVIDER = {
 OTP_TOTP_ISSUER = "CareSync"
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240)
 REQUEST_HOLD_HOURS = env_int("REQUEST_HOLD_HOURS", 24)
+NO_SHOW_GRACE_MINUTES = env_int("NO_SHOW_GRACE_MINUTES", 15)
 # The password grant stays on for first-party apps (decision 0003); its RFC 9700 warning
 # is acknowledged here rather than hidden from `check --deploy` readers of the code.
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W002"]

@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from caresync.accounts.api import PublicEndpoint
 from caresync.accounts.permissions import policy_for
-from caresync.core.policy import RULES
+from caresync.core.policy import RULES, _own_schedule
 from caresync.directory.tests.test_patient_photo import png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -152,6 +152,83 @@ def directory(tenant):
 
 def pk(tenant, name):
     return directory(tenant)[name].pk
+
+
+def schedule_pk(tenant, name):
+    """The tenant doctor's weekly rule or exception, or the organization's closure."""
+    cached = getattr(tenant, "_schedule", None)
+    if cached is None:
+        from datetime import UTC, date, datetime
+
+        from caresync.scheduling.services import availability_exception_save, closure_save
+
+        doctor = directory(tenant)["doctor"]
+        cached = {
+            "rule": doctor.availability_rules.order_by("weekday").first(),
+            "exception": availability_exception_save(
+                actor=None,
+                practitioner=doctor,
+                kind="time_off",
+                start=datetime(2030, 3, 5, 9, tzinfo=UTC),
+                end=datetime(2030, 3, 5, 10, tzinfo=UTC),
+            ),
+            "closure": closure_save(
+                actor=None,
+                organization=tenant.organization,
+                start_date=date(2030, 12, 30),
+                reason="Matrix",
+            ),
+        }
+        tenant._schedule = cached
+    return cached[name].pk
+
+
+def schedule_case(route: str, name: str, body: dict | None):
+    """``/api/v1/<route>/<id>/`` of the tenant's rule, exception or closure."""
+
+    def case(tenant):
+        payload = dict(body) if body else body
+        if payload and "practitioner" in payload:
+            payload["practitioner"] = pk(tenant, "doctor")
+        if payload and "location" in payload:
+            payload["location"] = pk(tenant, "location")
+        return f"/api/v1/{route}/{schedule_pk(tenant, name)}/", payload
+
+    return case
+
+
+RULE_BODY = {
+    "practitioner": None,
+    "location": None,
+    "weekday": 0,
+    "start_time": "08:00",
+    "end_time": "20:00",
+}
+EXCEPTION_BODY = {
+    "practitioner": None,
+    "kind": "time_off",
+    "start": "2030-03-06T09:00:00+00:00",
+    "end": "2030-03-06T11:00:00+00:00",
+    "reason": "Matrix",
+}
+CLOSURE_BODY = {"start_date": "2030-12-31", "reason": "Matrix"}
+SCHEDULE_BODIES = {  # route → (object, PUT body, PATCH body)
+    "availability-rule": ("rule", RULE_BODY, {"end_time": "22:00"}),
+    "availability-exception": ("exception", EXCEPTION_BODY, {"reason": "Matrix"}),
+    "closure": ("closure", CLOSURE_BODY, {"reason": "Matrix"}),
+}
+
+
+def practitioner_schedule_case(kind: str, suffix: str):
+    """``/api/v1/doctors|practitioners/<doctor>/schedules|appointments|available-slots/``."""
+
+    def case(tenant):
+        path = f"/api/v1/{kind}s/{pk(tenant, 'doctor')}/{suffix}/"
+        if suffix == "available-slots":
+            path += f"?date=2030-03-04&service={pk(tenant, 'service')}"
+        return path, None
+
+    return case
 
 
 def detail_case(route: str, object_name: str, body: dict | None):
@@ -318,6 +395,13 @@ CASES = {
         f"/api/v1/organizations/{t.organization.slug}/webhook-secret/",
         None,
     ),
+    **{
+        ("practitioner-calendar-feed", method): lambda t: (
+            f"/api/v1/practitioners/{pk(t, 'doctor')}/calendar-feed/",
+            None,
+        )
+        for method in ("GET", "POST", "DELETE")
+    },
     ("api-slots", "GET"): lambda t: (
         f"/api/v1/slots/?service={pk(t, 'service')}&start=2026-03-02T00:00:00%2B11:00"
         f"&end=2026-03-03T00:00:00%2B11:00",
@@ -340,6 +424,21 @@ CASES = {
         f"/api/v1/appointments/{pk(t, 'appointment')}/",
         {"reason": "Matrix"},
     ),
+    ("appointment-detail", "PUT"): lambda t: (
+        f"/api/v1/appointments/{pk(t, 'appointment')}/",
+        {"start": "2026-03-02T13:00:00+11:00", "notes": "Matrix"},
+    ),
+    ("appointment-detail", "PATCH"): lambda t: (
+        f"/api/v1/appointments/{pk(t, 'appointment')}/",
+        {"notes": "Matrix"},
+    ),
+    **{
+        (f"appointment-{name}", "POST"): lambda t, name=name: (
+            f"/api/v1/appointments/{pk(t, 'appointment')}/{name}/",
+            {"start": "2026-03-02T14:00:00+11:00"},
+        )
+        for name in ("reschedule", "propose")
+    },
     **{
         (f"appointment-{name}", "GET"): list_case("appointment", suffix=f"{name}/")
         for name in ("upcoming", "past", "today")
@@ -359,6 +458,32 @@ CASES = {
             "decline_proposal",
         )
     },
+    **{
+        (f"{kind}-list", "GET"): list_case(kind)
+        for kind in ("availability-rule", "availability-exception", "closure")
+    },
+    ("availability-rule-list", "POST"): lambda t: (
+        "/api/v1/availability-rules/",
+        {**RULE_BODY, "practitioner": pk(t, "doctor"), "location": pk(t, "location"), "weekday": 5},
+    ),
+    ("availability-exception-list", "POST"): lambda t: (
+        "/api/v1/availability-exceptions/",
+        {**EXCEPTION_BODY, "practitioner": pk(t, "doctor")},
+    ),
+    ("closure-list", "POST"): lambda t: ("/api/v1/closures/", CLOSURE_BODY),
+    **{
+        (f"{kind}-detail", method): schedule_case(
+            f"{kind}s", name, {"PUT": put, "PATCH": patch}.get(method)
+        )
+        for kind, (name, put, patch) in SCHEDULE_BODIES.items()
+        for method in ("GET", "PUT", "PATCH", "DELETE")
+    },
+    **{
+        (f"{kind}-{suffix}", "GET"): practitioner_schedule_case(kind, suffix)
+        for kind in ("doctor", "practitioner")
+        for suffix in ("schedules", "appointments", "available-slots")
+    },
+    ("api-holidays", "GET"): lambda t: ("/api/v1/holidays/?start=2030-01-01&end=2030-12-31", None),
     ("break-glass-list", "GET"): lambda t: ("/api/v1/break-glass/", None),
     ("break-glass-detail", "GET"): lambda t: (f"/api/v1/break-glass/{break_glass_id(t)}/", None),
     ("break-glass-review", "POST"): lambda t: (
@@ -453,12 +578,15 @@ def test_role_matrix_in_own_and_foreign_organization(
     view.action = (actions or {}).get(method.lower())
     rule = RULES[policy_for(view, method)]
     allowed = bool(rule.roles & held)
+    # Own-schedule rules: the cases act on the doctor's schedule, so the nurse holds the
+    # role but not the object and is refused (in a foreign organization: 404 as usual).
+    not_owner = rule.check is _own_schedule and role == "nurse"
     api_client.force_authenticate(user=user)
     headers = {"HTTP_X_ORGANIZATION": tenant_a.organization.slug} if attribute is None else {}
 
     own_path, body = CASES[(name, method)](tenant_a)
     response = call(api_client, method, own_path, body, **headers)
-    if allowed:
+    if allowed and not not_owner:
         # Allowed means not refused: a state rule may still answer 400/409 (e.g. completing
         # an appointment that has not started), never 401/403/404.
         assert response.status_code not in (401, 403, 404), (

@@ -19,7 +19,9 @@ from caresync.scheduling.models import Appointment
 from caresync.scheduling.selectors import appointment_list
 from caresync.scheduling.services import (
     appointment_book,
+    appointment_reschedule,
     appointment_transition,
+    appointment_update,
     idempotent,
 )
 
@@ -63,6 +65,22 @@ class TransitionInput(StrictSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
+class MoveInput(StrictSerializer):
+    start = serializers.DateTimeField()
+    practitioner = serializers.IntegerField(required=False, allow_null=True)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class AppointmentUpdateInput(StrictSerializer):
+    """PUT/PATCH (seed 002): a new ``start`` or ``practitioner`` reschedules; ``reason`` and
+    ``notes`` are edited in place."""
+
+    start = serializers.DateTimeField(required=False)
+    practitioner = serializers.IntegerField(required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
 TRANSITION_ACTIONS = {
     "confirm": "confirm",
     "complete": "complete",
@@ -81,7 +99,8 @@ class AppointmentViewSet(
     ActorScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Appointments. POST books through the one booking service; send an ``Idempotency-Key``
-    header so a retried request never books twice. DELETE cancels."""
+    header so a retried request never books twice. PUT/PATCH edit the reason and notes or
+    move the appointment (a new ``start``/``practitioner``); DELETE cancels."""
 
     serializer_class = AppointmentOutput
     filterset_fields = {
@@ -98,6 +117,10 @@ class AppointmentViewSet(
         "retrieve": "appointment.list",
         "create": "appointment.book",
         "destroy": "appointment.cancel",
+        "update": "appointment.reschedule",
+        "partial_update": "appointment.reschedule",
+        "reschedule": "appointment.reschedule",
+        "propose": "appointment.manage",
         "upcoming": "appointment.list",
         "past": "appointment.list",
         "today": "appointment.list",
@@ -151,15 +174,7 @@ class AppointmentViewSet(
                 fields={"patient": [{"code": "required", "message": "This field is required."}]},
             )
         service = service_list(actor=actor).filter(pk=fields["service"]).first()
-        practitioner = None
-        if fields.get("practitioner") is not None:
-            practitioner = (
-                practitioner_list(actor=actor)
-                .filter(pk=fields["practitioner"], is_active=True)
-                .first()
-            )
-            if practitioner is None:
-                raise ApplicationError("Practitioner not found.", code="not_found", status_code=404)
+        practitioner = self._practitioner(actor, fields.get("practitioner"))
         if patient is None or service is None:
             raise ApplicationError(
                 "Patient or service not found.", code="not_found", status_code=404
@@ -178,6 +193,70 @@ class AppointmentViewSet(
 
     def destroy(self, request, pk=None):
         return self._transition(request, "cancel")
+
+    def _practitioner(self, actor, pk):
+        if pk is None:
+            return None
+        practitioner = practitioner_list(actor=actor).filter(pk=pk, is_active=True).first()
+        if practitioner is None:
+            raise ApplicationError("Practitioner not found.", code="not_found", status_code=404)
+        return practitioner
+
+    def _move(self, request, *, propose: bool):
+        data = MoveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        actor = request_actor(request)
+        appointment = appointment_reschedule(
+            actor=request.user,
+            appointment=self.get_object(),
+            start=fields["start"],
+            practitioner=self._practitioner(actor, fields.get("practitioner")),
+            reason=fields.get("reason", ""),
+            by_patient=not (actor.roles & policy.CLINIC),
+            propose=propose,
+        )
+        return Response(AppointmentOutput(appointment).data)
+
+    @extend_schema(request=MoveInput, responses=AppointmentOutput)
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request, pk=None):
+        """Move the appointment to another time (and optionally practitioner). 409
+        ``slot_unavailable`` with alternatives when the time is taken."""
+        return self._move(request, propose=False)
+
+    @extend_schema(request=MoveInput, responses=AppointmentOutput)
+    @action(detail=True, methods=["post"])
+    def propose(self, request, pk=None):
+        """Practitioners: offer another time for a request; the patient accepts or declines."""
+        return self._move(request, propose=True)
+
+    @extend_schema(request=AppointmentUpdateInput, responses=AppointmentOutput)
+    def update(self, request, pk=None, partial=False):
+        data = AppointmentUpdateInput(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        actor = request_actor(request)
+        if not partial and "start" not in fields:
+            raise ApplicationError(
+                "PUT needs the appointment's start; use PATCH to change single fields.",
+                code="validation_error",
+                fields={"start": [{"code": "required", "message": "This field is required."}]},
+            )
+        appointment = appointment_update(
+            actor=request.user,
+            appointment=self.get_object(),
+            start=fields.get("start"),
+            practitioner=self._practitioner(actor, fields.get("practitioner")),
+            reason=fields.get("reason"),
+            notes=fields.get("notes"),
+            by_patient=not (actor.roles & policy.CLINIC),
+        )
+        return Response(AppointmentOutput(appointment).data)
+
+    @extend_schema(request=AppointmentUpdateInput, responses=AppointmentOutput)
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)
 
     def _transition(self, request, name: str):
         data = TransitionInput(data=request.data)

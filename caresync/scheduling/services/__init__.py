@@ -1,14 +1,21 @@
 """Scheduling writes. Every interface books and changes appointments through these."""
 
 from caresync.scheduling.services.availability import (
+    availability_exception_delete,
     availability_exception_save,
+    availability_rule_delete,
     availability_rule_save,
+    availability_rules_create,
+    closure_delete,
+    closure_save,
 )
 from caresync.scheduling.services.booking import (
     TRANSITIONS,
     appointment_book,
     appointment_requests_expire,
+    appointment_reschedule,
     appointment_transition,
+    appointment_update,
     slot_alternatives,
     slots_search,
 )
@@ -18,9 +25,16 @@ __all__ = [
     "TRANSITIONS",
     "appointment_book",
     "appointment_requests_expire",
+    "appointment_reschedule",
     "appointment_transition",
+    "appointment_update",
+    "availability_exception_delete",
     "availability_exception_save",
+    "availability_rule_delete",
     "availability_rule_save",
+    "availability_rules_create",
+    "closure_delete",
+    "closure_save",
     "idempotent",
     "slot_alternatives",
     "slots_search",

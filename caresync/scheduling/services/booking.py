@@ -12,6 +12,7 @@ from caresync.accounts.models import Organization, User
 from caresync.core.audit import audit_record
 from caresync.core.errors import ApplicationError
 from caresync.directory.models import Patient, Practitioner, Service
+from caresync.notifications.outbox import domain_event_record
 from caresync.scheduling.models import (
     Appointment,
     AppointmentEvent,
@@ -23,12 +24,7 @@ from caresync.scheduling.slots import Interval, Slot, slot_times, slots_for
 S = Appointment.Status
 # status → {action: next status}; who may take each action is in the policy layer.
 TRANSITIONS = {
-    S.REQUESTED: {
-        "approve": S.SCHEDULED,
-        "reject": S.REJECTED,
-        "propose": S.PROPOSED,
-        "cancel": S.CANCELLED,
-    },
+    S.REQUESTED: {"approve": S.SCHEDULED, "reject": S.REJECTED, "cancel": S.CANCELLED},
     S.PROPOSED: {"accept": S.SCHEDULED, "decline": S.CANCELLED, "cancel": S.CANCELLED},
     S.SCHEDULED: {
         "confirm": S.CONFIRMED,
@@ -39,6 +35,31 @@ TRANSITIONS = {
     S.CONFIRMED: {"check_in": S.CHECKED_IN, "cancel": S.CANCELLED, "no_show": S.NO_SHOW},
     S.CHECKED_IN: {"start": S.IN_PROGRESS, "cancel": S.CANCELLED},
     S.IN_PROGRESS: {"complete": S.COMPLETED, "cancel": S.CANCELLED},
+}
+# Moving an appointment to another time (``appointment_reschedule``): status → status after.
+# A confirmation was for the old time, so a confirmed appointment needs confirming again.
+RESCHEDULABLE = {
+    S.REQUESTED: S.REQUESTED,
+    S.PROPOSED: S.PROPOSED,
+    S.SCHEDULED: S.SCHEDULED,
+    S.CONFIRMED: S.SCHEDULED,
+}
+# A practitioner proposes another time for a request (or changes the proposal).
+PROPOSABLE = (S.REQUESTED, S.PROPOSED)
+# The outbox event each action emits.
+EVENT_KINDS = {
+    "approve": "appointment.approved",
+    "reject": "appointment.rejected",
+    "propose": "appointment.proposed",
+    "accept": "appointment.proposal_accepted",
+    "decline": "appointment.proposal_declined",
+    "confirm": "appointment.confirmed",
+    "check_in": "appointment.checked_in",
+    "start": "appointment.started",
+    "complete": "appointment.completed",
+    "cancel": "appointment.cancelled",
+    "no_show": "appointment.no_show",
+    "reschedule": "appointment.rescheduled",
 }
 ALTERNATIVES = 5
 
@@ -136,11 +157,13 @@ def _record(
     appointment: Appointment,
     *,
     actor: User | None,
+    event: str,
     from_status: str = "",
     reason: str = "",
     from_start=None,
-    action: str = "update",
 ) -> None:
+    """History row, audit row and outbox event for one change, in the caller's
+    transaction. ``event``: an action name (see ``EVENT_KINDS``) or ``booked``."""
     AppointmentEvent.objects.create(
         appointment=appointment,
         actor=actor,
@@ -152,11 +175,113 @@ def _record(
     )
     audit_record(
         actor=actor,
-        action=action,
+        action="create" if event == "booked" else "update",
         organization=appointment.organization,
         obj=appointment,
         patient_id=appointment.patient_id,
         details={"from": from_status, "to": appointment.status},
+    )
+    payload = {
+        "appointment": appointment.pk,
+        "patient": appointment.patient_id,
+        "practitioner": appointment.practitioner_id,
+        "from_status": from_status,
+        "to_status": appointment.status,
+        "start": appointment.start.isoformat(),
+    }
+    if from_start is not None and from_start != appointment.start:
+        payload["from_start"] = from_start.isoformat()
+    kind = EVENT_KINDS.get(event) or (
+        "appointment.requested" if appointment.status == S.REQUESTED else "appointment.booked"
+    )
+    domain_event_record(
+        kind=kind,
+        subject=appointment,
+        organization=appointment.organization,
+        actor=actor,
+        payload=payload,
+    )
+
+
+def _refuse_outside_window(service: Service, start: datetime, now: datetime) -> None:
+    if start < now + timedelta(minutes=service.min_notice_minutes):
+        raise ApplicationError(
+            "That time is too soon to book.",
+            code="too_soon",
+            fields={"start": [{"code": "too_soon", "message": "Book further ahead."}]},
+        )
+    if start > now + timedelta(days=service.booking_horizon_days):
+        raise ApplicationError(
+            "That time is too far ahead to book.",
+            code="too_far",
+            fields={"start": [{"code": "too_far", "message": "Book closer to today."}]},
+        )
+
+
+def _refuse_not_offering(service: Service, practitioner: Practitioner | None) -> None:
+    if practitioner is not None and not service.practitioners.filter(pk=practitioner.pk).exists():
+        raise ApplicationError(
+            "This practitioner does not offer this service.",
+            code="practitioner_not_offering",
+            fields={
+                "practitioner": [{"code": "invalid", "message": "Does not offer this service."}]
+            },
+        )
+
+
+def _free_slot(
+    *,
+    organization: Organization,
+    service: Service,
+    patient: Patient,
+    start: datetime,
+    practitioner_ids,
+    now: datetime,
+    moving: Appointment | None = None,
+) -> Slot:
+    """The slot at ``start`` (the least-loaded free practitioner when several are), read
+    inside the booking transaction. Taken: 409 with alternatives; not a bookable time: 400.
+    ``moving``: an appointment being moved, whose own time does not count as taken."""
+    end = start + timedelta(minutes=service.duration_minutes)
+    query, calendars = slot_inputs(
+        organization=organization,
+        service=service,
+        window=Interval(start, end),
+        now=now,
+        practitioner_ids=practitioner_ids,
+        patient=patient,
+        exclude_appointment_id=moving.pk if moving else None,
+    )
+    candidates = [s for s in slots_for(query, calendars) if s.start == start]
+    if candidates:
+        return _least_loaded(candidates, organization)
+    free_world = replace(query, patient_busy=(), resources=(), resource_needs=())
+    idle = [replace(c, busy=()) for c in calendars]
+    if any(s.start == start for s in slots_for(free_world, idle)):
+        _refuse_unavailable(
+            organization=organization,
+            service=service,
+            start=start,
+            practitioner_ids=practitioner_ids,
+            patient=patient,
+            now=now,
+        )
+    raise ApplicationError(
+        "That time is outside the practitioner's availability.",
+        code="outside_availability",
+        fields={"start": [{"code": "outside_availability", "message": "Not a bookable time."}]},
+    )
+
+
+def _hold_resources(appointment: Appointment, resource_ids) -> None:
+    AppointmentResource.objects.bulk_create(
+        AppointmentResource(
+            appointment=appointment,
+            resource_id=resource_id,
+            start=appointment.start,
+            end=appointment.end,
+        )
+        for resource_id in resource_ids
     )
 
 
@@ -173,6 +298,7 @@ def appointment_book(
     notes: str = "",
     request_only: bool = False,
     now: datetime | None = None,
+    series=None,
 ) -> Appointment:
     """Book ``service`` for ``patient`` at ``start`` with ``practitioner`` (None: any free
     one). Services that require approval, or ``request_only``, create a request that holds
@@ -183,55 +309,17 @@ def appointment_book(
         raise ApplicationError("Service not found.", code="not_found", status_code=404)
     if patient.organization_id != organization.pk or not patient.is_active:
         raise ApplicationError("Patient not found.", code="not_found", status_code=404)
-    if start < now + timedelta(minutes=service.min_notice_minutes):
-        raise ApplicationError(
-            "That time is too soon to book.",
-            code="too_soon",
-            fields={"start": [{"code": "too_soon", "message": "Book further ahead."}]},
-        )
-    if start > now + timedelta(days=service.booking_horizon_days):
-        raise ApplicationError(
-            "That time is too far ahead to book.",
-            code="too_far",
-            fields={"start": [{"code": "too_far", "message": "Book closer to today."}]},
-        )
-    if practitioner is not None and not service.practitioners.filter(pk=practitioner.pk).exists():
-        raise ApplicationError(
-            "This practitioner does not offer this service.",
-            code="practitioner_not_offering",
-            fields={
-                "practitioner": [{"code": "invalid", "message": "Does not offer this service."}]
-            },
-        )
+    _refuse_outside_window(service, start, now)
+    _refuse_not_offering(service, practitioner)
     practitioner_ids = [practitioner.pk] if practitioner else None
-    end = start + timedelta(minutes=service.duration_minutes)
-    query, calendars = slot_inputs(
+    slot = _free_slot(
         organization=organization,
         service=service,
-        window=Interval(start, end),
-        now=now,
-        practitioner_ids=practitioner_ids,
         patient=patient,
+        start=start,
+        practitioner_ids=practitioner_ids,
+        now=now,
     )
-    candidates = [s for s in slots_for(query, calendars) if s.start == start]
-    if not candidates:
-        free_world = replace(query, patient_busy=(), resources=(), resource_needs=())
-        idle = [replace(c, busy=()) for c in calendars]
-        if any(s.start == start for s in slots_for(free_world, idle)):
-            _refuse_unavailable(
-                organization=organization,
-                service=service,
-                start=start,
-                practitioner_ids=practitioner_ids,
-                patient=patient,
-                now=now,
-            )
-        raise ApplicationError(
-            "That time is outside the practitioner's availability.",
-            code="outside_availability",
-            fields={"start": [{"code": "outside_availability", "message": "Not a bookable time."}]},
-        )
-    slot = _least_loaded(candidates, organization)
     needs_approval = request_only or service.requires_approval
     try:
         with transaction.atomic():
@@ -248,17 +336,10 @@ def appointment_book(
                 else None,
                 reason=reason,
                 notes=notes,
+                series=series,
                 created_by=actor,
             )
-            AppointmentResource.objects.bulk_create(
-                AppointmentResource(
-                    appointment=appointment,
-                    resource_id=resource_id,
-                    start=appointment.start,
-                    end=appointment.end,
-                )
-                for resource_id in slot.resource_ids
-            )
+            _hold_resources(appointment, slot.resource_ids)
     except IntegrityError:
         # Lost a race to a concurrent booking: the exclusion constraints refused it.
         _refuse_unavailable(
@@ -269,8 +350,152 @@ def appointment_book(
             patient=patient,
             now=now,
         )
-    _record(appointment, actor=actor, reason=reason, action="create")
+    _record(appointment, actor=actor, event="booked", reason=reason)
     return appointment
+
+
+def _locked(appointment: Appointment) -> Appointment:
+    return (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("service", "organization", "patient", "practitioner")
+        .get(pk=appointment.pk)
+    )
+
+
+@transaction.atomic
+def appointment_reschedule(
+    *,
+    actor: User | None,
+    appointment: Appointment,
+    start: datetime,
+    practitioner: Practitioner | None = None,
+    reason: str = "",
+    by_patient: bool = False,
+    propose: bool = False,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move an appointment to ``start`` (with ``practitioner``, default the same one). The
+    history keeps the old time. With ``propose``, a practitioner offers another time for a
+    request: it moves and becomes ``proposed`` until the patient accepts or declines.
+    Patients move only outside the cancellation window. Taken times answer 409 with
+    alternatives, as booking does; the database refuses a lost race the same way."""
+    now = now or timezone.now()
+    appointment = _locked(appointment)
+    service = appointment.service
+    allowed = PROPOSABLE if propose else tuple(RESCHEDULABLE)
+    if appointment.status not in allowed:
+        verb = "given another proposed time" if propose else "rescheduled"
+        raise ApplicationError(
+            f"A {appointment.get_status_display().lower()} appointment cannot be {verb}.",
+            code="invalid_transition",
+            status_code=409,
+        )
+    if by_patient:
+        _refuse_inside_cancellation_window(appointment, now, verb="moved")
+    practitioner = practitioner or appointment.practitioner
+    if start == appointment.start and practitioner.pk == appointment.practitioner_id:
+        raise ApplicationError(
+            "The appointment is already at that time.",
+            code="unchanged",
+            fields={"start": [{"code": "unchanged", "message": "Choose a different time."}]},
+        )
+    _refuse_outside_window(service, start, now)
+    _refuse_not_offering(service, practitioner)
+    slot = _free_slot(
+        organization=appointment.organization,
+        service=service,
+        patient=appointment.patient,
+        start=start,
+        practitioner_ids=[practitioner.pk],
+        now=now,
+        moving=appointment,
+    )
+    previous_status, previous_start = appointment.status, appointment.start
+    appointment.start, appointment.end = slot.start, slot.end
+    appointment.practitioner_id = slot.practitioner_id
+    appointment.status = S.PROPOSED if propose else RESCHEDULABLE[appointment.status]
+    try:
+        with transaction.atomic():
+            appointment.save(update_fields=["start", "end", "practitioner", "status", "updated_at"])
+            appointment.resource_holds.all().delete()
+            _hold_resources(appointment, slot.resource_ids)
+    except IntegrityError:
+        _refuse_unavailable(
+            organization=appointment.organization,
+            service=service,
+            start=start,
+            practitioner_ids=[practitioner.pk],
+            patient=appointment.patient,
+            now=now,
+        )
+    _record(
+        appointment,
+        actor=actor,
+        event="propose" if propose else "reschedule",
+        from_status=previous_status,
+        from_start=previous_start,
+        reason=reason,
+    )
+    return appointment
+
+
+@transaction.atomic
+def appointment_update(
+    *,
+    actor: User | None,
+    appointment: Appointment,
+    start: datetime | None = None,
+    practitioner: Practitioner | None = None,
+    reason: str | None = None,
+    notes: str | None = None,
+    by_patient: bool = False,
+    now: datetime | None = None,
+) -> Appointment:
+    """Edit the reason and notes; a different ``start`` or ``practitioner`` reschedules
+    (``appointment_reschedule``, with its checks and history)."""
+    if (start is not None and start != appointment.start) or (
+        practitioner is not None and practitioner.pk != appointment.practitioner_id
+    ):
+        appointment = appointment_reschedule(
+            actor=actor,
+            appointment=appointment,
+            start=start or appointment.start,
+            practitioner=practitioner,
+            by_patient=by_patient,
+            now=now,
+        )
+    appointment = _locked(appointment)
+    changed = [
+        name
+        for name, value in (("reason", reason), ("notes", notes))
+        if value is not None and value != getattr(appointment, name)
+    ]
+    if changed:
+        if reason is not None:
+            appointment.reason = reason
+        if notes is not None:
+            appointment.notes = notes
+        appointment.save(update_fields=[*changed, "updated_at"])
+        audit_record(
+            actor=actor,
+            action="update",
+            organization=appointment.organization,
+            obj=appointment,
+            patient_id=appointment.patient_id,
+            details={"fields": changed},
+        )
+    return appointment
+
+
+def _refuse_inside_cancellation_window(appointment: Appointment, now: datetime, verb: str):
+    hours = appointment.service.cancellation_window_hours
+    if appointment.start - now < timedelta(hours=hours):
+        raise ApplicationError(
+            f"Appointments can be {verb} online up to {hours} hours before. Please call the "
+            "clinic.",
+            code="cancellation_window",
+            status_code=409,
+        )
 
 
 @transaction.atomic
@@ -286,29 +511,22 @@ def appointment_transition(
     """Move an appointment through its lifecycle (``TRANSITIONS``). Patients may cancel only
     outside the service's cancellation window; no-shows only after the start."""
     now = now or timezone.now()
-    appointment = (
-        Appointment.objects.select_for_update().select_related("service").get(pk=appointment.pk)
-    )
+    appointment = _locked(appointment)
     target = TRANSITIONS.get(appointment.status, {}).get(action)
     if target is None:
+        done = EVENT_KINDS.get(action, action).rpartition(".")[2].replace("_", " ")
         raise ApplicationError(
-            f"A {appointment.get_status_display().lower()} appointment cannot be {action}ed.",
+            f"A {appointment.get_status_display().lower()} appointment cannot be {done}.",
             code="invalid_transition",
             status_code=409,
         )
     if action == "cancel" and by_patient:
-        window = timedelta(hours=appointment.service.cancellation_window_hours)
-        if appointment.start - now < window:
-            raise ApplicationError(
-                f"Appointments can be cancelled online up to "
-                f"{appointment.service.cancellation_window_hours} hours before. Please call "
-                "the clinic.",
-                code="cancellation_window",
-                status_code=409,
-            )
-    if action == "no_show" and now < appointment.start:
+        _refuse_inside_cancellation_window(appointment, now, verb="cancelled")
+    grace = timedelta(minutes=settings.NO_SHOW_GRACE_MINUTES)
+    if action == "no_show" and now < appointment.start + grace:
         raise ApplicationError(
-            "A no-show can be recorded only after the start time.",
+            f"A no-show can be recorded from {settings.NO_SHOW_GRACE_MINUTES} minutes after "
+            "the start time.",
             code="too_early",
             status_code=409,
         )
@@ -325,7 +543,7 @@ def appointment_transition(
     appointment.save(update_fields=["status", "hold_expires_at", "updated_at"])
     if target not in Appointment.BLOCKING:
         appointment.resource_holds.update(blocking=False)
-    _record(appointment, actor=actor, from_status=previous, reason=reason)
+    _record(appointment, actor=actor, event=action, from_status=previous, reason=reason)
     return appointment
 
 

@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -10,11 +11,31 @@ from caresync.directory.services import (
     resource_save,
     service_save,
 )
-from caresync.scheduling.services import availability_rule_save
+from caresync.scheduling.services import appointment_book, availability_rule_save
 
 # Monday 2 March 2026, 00:00 in Sydney (UTC+11): far from holidays and clock changes.
 MONDAY = date(2026, 3, 2)
 NOW = datetime(2026, 2, 20, tzinfo=UTC)
+SYDNEY = ZoneInfo("Australia/Sydney")
+
+
+def at(hour, minute=0, day=0):
+    """Sydney wall time on MONDAY (+ ``day`` days)."""
+    return datetime(MONDAY.year, MONDAY.month, MONDAY.day + day, hour, minute, tzinfo=SYDNEY)
+
+
+def book(clinic, start, practitioner="doctor", patient=None, service=None, **extra):
+    """Book through the service as the system, at NOW, with the doctor by default."""
+    return appointment_book(
+        actor=None,
+        organization=clinic.tenant.organization,
+        patient=patient or clinic.patient,
+        service=service or clinic.consult,
+        start=start,
+        practitioner=getattr(clinic, practitioner) if practitioner else None,
+        now=NOW,
+        **extra,
+    )
 
 
 @dataclass

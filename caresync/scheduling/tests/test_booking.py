@@ -1,7 +1,6 @@
 """The booking service: the only way appointments are made, and double booking impossible."""
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -11,33 +10,14 @@ from caresync.core.models import AuditEvent
 from caresync.scheduling.models import Appointment, AppointmentEvent
 from caresync.scheduling.selectors import slot_inputs
 from caresync.scheduling.services import (
-    appointment_book,
     appointment_requests_expire,
     appointment_transition,
     slots_search,
 )
 from caresync.scheduling.slots import Interval
-from caresync.scheduling.tests.conftest import MONDAY, NOW
+from caresync.scheduling.tests.conftest import NOW, SYDNEY, at, book
 
 pytestmark = pytest.mark.django_db
-SYDNEY = ZoneInfo("Australia/Sydney")
-
-
-def at(hour, minute=0, day=0):
-    return datetime(MONDAY.year, MONDAY.month, MONDAY.day + day, hour, minute, tzinfo=SYDNEY)
-
-
-def book(clinic, start, practitioner="doctor", patient=None, service=None, **extra):
-    return appointment_book(
-        actor=None,
-        organization=clinic.tenant.organization,
-        patient=patient or clinic.patient,
-        service=service or clinic.consult,
-        start=start,
-        practitioner=getattr(clinic, practitioner) if practitioner else None,
-        now=NOW,
-        **extra,
-    )
 
 
 def test_booking_creates_a_scheduled_appointment_with_history_and_audit(clinic):
