@@ -13,6 +13,7 @@ from caresync.directory.models import Patient, Practitioner, Resource, Service
 from caresync.scheduling.models import (
     Appointment,
     AppointmentResource,
+    AppointmentSeries,
     AvailabilityException,
     AvailabilityRule,
     CalendarFeed,
@@ -252,3 +253,19 @@ def calendar_feed_appointments(*, feed: CalendarFeed, now: datetime) -> QuerySet
         .annotate(event_count=Count("events"))
         .order_by("start", "pk")
     )
+
+def appointment_series_list(*, actor: Actor) -> QuerySet[AppointmentSeries]:
+    """Recurring series the actor may see: a patient their own; clinic members their
+    organization's. Occurrences come prefetched in time order."""
+    if actor.organization is None:
+        return AppointmentSeries.objects.none()
+    series = (
+        AppointmentSeries.objects.filter(organization=actor.organization)
+        .select_related("patient", "practitioner__user", "service")
+        .prefetch_related(Prefetch("appointments", queryset=Appointment.objects.order_by("start")))
+    )
+    if actor.roles & {"org_admin", "platform_admin", "practitioner", "staff", "integration"}:
+        return series
+    if "patient" in actor.roles:
+        return series.filter(patient__user=actor.user)
+    return series.none()
