@@ -67,6 +67,7 @@ class TransitionInput(StrictSerializer):
 
 class MoveInput(StrictSerializer):
     start = serializers.DateTimeField()
+    end = serializers.DateTimeField(required=False, help_text="Staff: resize the visit.")
     practitioner = serializers.IntegerField(required=False, allow_null=True)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
@@ -211,6 +212,7 @@ class AppointmentViewSet(
             actor=request.user,
             appointment=self.get_object(),
             start=fields["start"],
+            end=fields.get("end"),
             practitioner=self._practitioner(actor, fields.get("practitioner")),
             reason=fields.get("reason", ""),
             by_patient=not (actor.roles & policy.CLINIC),

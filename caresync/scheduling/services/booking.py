@@ -238,11 +238,14 @@ def _free_slot(
     practitioner_ids,
     now: datetime,
     moving: Appointment | None = None,
+    duration: timedelta | None = None,
 ) -> Slot:
     """The slot at ``start`` (the least-loaded free practitioner when several are), read
     inside the booking transaction. Taken: 409 with alternatives; not a bookable time: 400.
-    ``moving``: an appointment being moved, whose own time does not count as taken."""
-    end = start + timedelta(minutes=service.duration_minutes)
+    ``moving``: an appointment being moved, whose own time does not count as taken;
+    ``duration``: instead of the service's (a visit resized on the calendar)."""
+    duration = duration or timedelta(minutes=service.duration_minutes)
+    end = start + duration
     query, calendars = slot_inputs(
         organization=organization,
         service=service,
@@ -252,6 +255,7 @@ def _free_slot(
         patient=patient,
         exclude_appointment_id=moving.pk if moving else None,
     )
+    query = replace(query, duration=duration)
     candidates = [s for s in slots_for(query, calendars) if s.start == start]
     if candidates:
         return _least_loaded(candidates, organization)
@@ -368,13 +372,15 @@ def appointment_reschedule(
     actor: User | None,
     appointment: Appointment,
     start: datetime,
+    end: datetime | None = None,
     practitioner: Practitioner | None = None,
     reason: str = "",
     by_patient: bool = False,
     propose: bool = False,
     now: datetime | None = None,
 ) -> Appointment:
-    """Move an appointment to ``start`` (with ``practitioner``, default the same one). The
+    """Move an appointment to ``start`` (with ``practitioner``, default the same one; with
+    ``end``, resized, staff only: the length stays whole 5-minute steps up to 8 hours). The
     history keeps the old time. With ``propose``, a practitioner offers another time for a
     request: it moves and becomes ``proposed`` until the patient accepts or declines.
     Patients move only outside the cancellation window. Taken times answer 409 with
@@ -393,7 +399,22 @@ def appointment_reschedule(
     if by_patient:
         _refuse_inside_cancellation_window(appointment, now, verb="moved")
     practitioner = practitioner or appointment.practitioner
-    if start == appointment.start and practitioner.pk == appointment.practitioner_id:
+    duration = (end - start) if end is not None else appointment.end - appointment.start
+    if end is not None and (
+        by_patient
+        or not timedelta(minutes=5) <= duration <= timedelta(hours=8)
+        or duration % timedelta(minutes=5)
+    ):
+        raise ApplicationError(
+            "Appointments last whole 5-minute steps, up to 8 hours.",
+            code="invalid_duration",
+            fields={"end": [{"code": "invalid", "message": "Choose another end time."}]},
+        )
+    if (
+        start == appointment.start
+        and practitioner.pk == appointment.practitioner_id
+        and start + duration == appointment.end
+    ):
         raise ApplicationError(
             "The appointment is already at that time.",
             code="unchanged",
@@ -409,6 +430,7 @@ def appointment_reschedule(
         practitioner_ids=[practitioner.pk],
         now=now,
         moving=appointment,
+        duration=duration,
     )
     previous_status, previous_start = appointment.status, appointment.start
     appointment.start, appointment.end = slot.start, slot.end

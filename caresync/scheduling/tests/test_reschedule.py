@@ -99,6 +99,25 @@ def test_moving_to_another_practitioner_checks_they_offer_the_service(clinic):
     assert refused.value.code == "practitioner_not_offering"
 
 
+def test_staff_resize_a_visit_within_free_time(clinic):
+    appointment = book(clinic, at(9))
+    book(clinic, at(10), patient=clinic.other_patient)
+    longer = move(appointment, at(9), end=at(10))
+    assert longer.end == at(10)
+    assert move(longer, at(11)).end == at(12), "a move keeps the resized length"
+    with pytest.raises(ApplicationError) as refused:
+        move(longer, at(9, 30), end=at(10, 30))
+    assert refused.value.code == "slot_unavailable"
+    with pytest.raises(ApplicationError) as refused:
+        move(longer, at(11), end=at(11, 7))
+    assert refused.value.code == "invalid_duration"
+    with pytest.raises(ApplicationError) as refused:
+        appointment_reschedule(
+            actor=None, appointment=longer, start=at(11), end=at(11, 45), by_patient=True, now=NOW
+        )
+    assert refused.value.code == "invalid_duration"
+
+
 def test_a_moved_scan_takes_its_scanner_along(clinic):
     scan = book(clinic, at(9), service=clinic.mri)
     moved = move(scan, at(11))
