@@ -16,6 +16,7 @@ from caresync.accounts import oauth_views
 from caresync.core import api as core_api
 from caresync.directory import api as directory_api
 from caresync.scheduling.api import appointments as appointments_api
+from caresync.scheduling.api import availability as availability_api
 from caresync.scheduling.api import slots as slots_api
 
 # Swagger UI and ReDoc set inline styles (and ReDoc runs a blob: worker); only these two
@@ -41,6 +42,15 @@ router.register("locations", directory_api.LocationViewSet, basename="location")
 router.register("resources", directory_api.ResourceViewSet, basename="resource")
 router.register("webhook-logs", directory_api.WebhookLogViewSet, basename="webhook-log")
 router.register("appointments", appointments_api.AppointmentViewSet, basename="appointment")
+router.register(
+    "availability-rules", availability_api.AvailabilityRuleViewSet, basename="availability-rule"
+)
+router.register(
+    "availability-exceptions",
+    availability_api.AvailabilityExceptionViewSet,
+    basename="availability-exception",
+)
+router.register("closures", availability_api.ClosureViewSet, basename="closure")
 
 auth_urlpatterns = [
     path("token/", oauth_views.TokenView.as_view(), name="oauth-token"),
@@ -59,5 +69,38 @@ urlpatterns = [
     path("auth/", include(auth_urlpatterns)),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
     path("slots/", slots_api.SlotsView.as_view(), name="api-slots"),
+    path("holidays/", availability_api.HolidaysView.as_view(), name="api-holidays"),
+    # Seed 002's per-doctor endpoints (and the same for every kind), before the router's
+    # doctor and practitioner routes.
+    path(
+        "doctors/<int:pk>/schedules/",
+        availability_api.DoctorSchedulesView.as_view(),
+        name="doctor-schedules",
+    ),
+    path(
+        "doctors/<int:pk>/appointments/",
+        availability_api.DoctorAppointmentsView.as_view(),
+        name="doctor-appointments",
+    ),
+    path(
+        "doctors/<int:pk>/available-slots/",
+        availability_api.DoctorAvailableSlotsView.as_view(),
+        name="doctor-available-slots",
+    ),
+    path(
+        "practitioners/<int:pk>/schedules/",
+        availability_api.PractitionerSchedulesView.as_view(),
+        name="practitioner-schedules",
+    ),
+    path(
+        "practitioners/<int:pk>/appointments/",
+        availability_api.PractitionerAppointmentsView.as_view(),
+        name="practitioner-appointments",
+    ),
+    path(
+        "practitioners/<int:pk>/available-slots/",
+        availability_api.PractitionerAvailableSlotsView.as_view(),
+        name="practitioner-available-slots",
+    ),
     path("", include(router.urls)),
 ]

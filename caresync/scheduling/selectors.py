@@ -56,6 +56,86 @@ def closed_days(organization: Organization, first: date, last: date) -> frozense
     return frozenset(days)
 
 
+@functools.lru_cache(maxsize=64)
+def _public_holiday_names(
+    country: str, subdivision: str, years: tuple[int, ...]
+) -> tuple[tuple[date, str], ...]:
+    try:
+        calendar = public_holidays.country_holidays(
+            country, subdiv=subdivision or None, years=years
+        )
+    except NotImplementedError:
+        return ()
+    return tuple(sorted(calendar.items()))
+
+
+def holidays_between(organization: Organization, first: date, last: date) -> list[dict]:
+    """Closed days from ``first`` to ``last`` (inclusive) in date order, for calendars and
+    editors: ``{"date", "name", "kind"}`` with kind ``public_holiday`` (the ``holidays``
+    package's name) or ``closure`` (one entry per closed day, named by its reason)."""
+    found: list[dict] = []
+    if organization.country and first <= last:
+        years = tuple(range(first.year, last.year + 1))
+        for day, name in _public_holiday_names(
+            organization.country, organization.subdivision, years
+        ):
+            if first <= day <= last:
+                found.append({"date": day, "name": name, "kind": "public_holiday"})
+    for closure in Closure.objects.filter(
+        organization=organization, start_date__lte=last, end_date__gte=first
+    ):
+        day = max(closure.start_date, first)
+        while day <= min(closure.end_date, last):
+            found.append({"date": day, "name": closure.reason, "kind": "closure"})
+            day += timedelta(days=1)
+    found.sort(key=lambda entry: (entry["date"], entry["kind"] != "public_holiday"))
+    return found
+
+
+def availability_rule_list(*, actor: Actor) -> QuerySet[AvailabilityRule]:
+    """Weekly rules of the actor's organization (working hours are not patient data)."""
+    if actor.organization is None:
+        return AvailabilityRule.objects.none()
+    return (
+        AvailabilityRule.objects.filter(organization=actor.organization)
+        .select_related("practitioner__user", "location")
+        .prefetch_related("services")
+    )
+
+
+def availability_exception_list(*, actor: Actor) -> QuerySet[AvailabilityException]:
+    """Time off and extra hours in the actor's organization."""
+    if actor.organization is None:
+        return AvailabilityException.objects.none()
+    return AvailabilityException.objects.filter(organization=actor.organization).select_related(
+        "practitioner__user"
+    )
+
+
+def closure_list(*, actor: Actor) -> QuerySet[Closure]:
+    """The actor's organization's closure days."""
+    if actor.organization is None:
+        return Closure.objects.none()
+    return Closure.objects.filter(organization=actor.organization)
+
+
+def practitioner_time_zone(practitioner: Practitioner) -> str:
+    """The zone a practitioner's day is read in: the location of their first weekly rule
+    (as the slot engine does), else their first location, else the organization's."""
+    rule = (
+        AvailabilityRule.objects.filter(practitioner=practitioner)
+        .select_related("location")
+        .order_by("weekday", "start_time", "pk")
+        .first()
+    )
+    if rule is not None:
+        return rule.location.time_zone
+    location = practitioner.locations.order_by("pk").first()
+    if location is not None and location.time_zone:
+        return location.time_zone
+    return practitioner.organization.time_zone or "UTC"
+
+
 def _buffered(appointment: Appointment) -> Interval:
     service = appointment.service
     return Interval(
