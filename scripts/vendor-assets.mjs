@@ -36,6 +36,9 @@ const FILES = [
   ["htmx.org/dist/htmx.min.js", "htmx.min.js"],
   ["chart.js/dist/chart.umd.min.js", "chart.umd.min.js"],
   ["fullcalendar/index.global.min.js", "fullcalendar.min.js"],
+  // The premium bundle (standard plugins + resource views) for the staff calendar; GPLv3 option
+  // of its tri-licence, which the AGPL-3.0 project meets (schedulerLicenseKey in calendar.js).
+  ["fullcalendar-scheduler/index.global.min.js", "fullcalendar-scheduler.min.js"],
   ...[400, 500, 600, 700].map((w) => [
     `@fontsource/inter/files/inter-latin-${w}-normal.woff2`,
     `inter/inter-latin-${w}-normal.woff2`,
