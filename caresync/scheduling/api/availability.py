@@ -69,6 +69,10 @@ def _practitioner(actor, pk, *, kind: str | None = None) -> Practitioner:
     return found
 
 
+class _PractitionerRef(serializers.Serializer):
+    practitioner = serializers.IntegerField()
+
+
 class OffsetDateTimeField(serializers.DateTimeField):
     """An ISO 8601 instant that must carry its UTC offset (no guessing the zone)."""
 
@@ -138,25 +142,40 @@ class _ScheduleViewSet(ActorScopedViewMixin, viewsets.ModelViewSet):
         data.is_valid(raise_exception=True)
         return dict(data.validated_data)
 
-    def _target_practitioner(self, fields, current: Practitioner | None) -> Practitioner:
-        """The practitioner named in the body (404 outside the organization); on an update
-        it must stay the same one."""
-        wanted = fields.pop("practitioner_id", None)
-        if current is not None:
-            if wanted is not None and wanted != current.pk:
-                raise ApplicationError(
-                    "Some fields are invalid.",
-                    code="validation_error",
-                    fields={
-                        "practitioner": [
-                            {"code": "immutable", "message": "Cannot move to another practitioner."}
-                        ]
-                    },
-                )
-            return current
-        practitioner = _practitioner(request_actor(self.request), wanted)
-        authorize(request_actor(self.request), "availability.manage", practitioner)
-        return practitioner
+    def _new_for(self, request) -> tuple[Practitioner, dict]:
+        """The practitioner a new rule or exception is for (404 outside the organization,
+        403 when not the caller's to manage; checked before the other fields) and the
+        validated fields."""
+        actor = request_actor(request)
+
+        def manageable(pk) -> Practitioner:
+            practitioner = _practitioner(actor, pk)
+            authorize(actor, "availability.manage", practitioner)
+            return practitioner
+
+        named = _PractitionerRef(data=request.data)
+        practitioner = (
+            manageable(named.validated_data["practitioner"]) if named.is_valid() else None
+        )
+        fields = self._input(request)
+        wanted = fields.pop("practitioner_id")
+        return practitioner or manageable(wanted), fields
+
+    @staticmethod
+    def _same_practitioner(fields: dict, current: Practitioner) -> Practitioner:
+        """An update keeps its practitioner."""
+        wanted = fields.pop("practitioner_id", current.pk)
+        if wanted != current.pk:
+            raise ApplicationError(
+                "Some fields are invalid.",
+                code="validation_error",
+                fields={
+                    "practitioner": [
+                        {"code": "immutable", "message": "Cannot move to another practitioner."}
+                    ]
+                },
+            )
+        return current
 
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
@@ -186,15 +205,14 @@ class AvailabilityRuleViewSet(_ScheduleViewSet):
         return availability_rule_list(actor=actor)
 
     def create(self, request, *args, **kwargs):
-        fields = self._input(request)
-        practitioner = self._target_practitioner(fields, None)
+        practitioner, fields = self._new_for(request)
         rule = availability_rule_save(actor=request.user, practitioner=practitioner, **fields)
         return Response(self.get_serializer(rule).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, partial=False, **kwargs):
         rule = self.get_object()
         fields = self._input(request, rule, partial)
-        practitioner = self._target_practitioner(fields, rule.practitioner)
+        practitioner = self._same_practitioner(fields, rule.practitioner)
         rule = availability_rule_save(
             actor=request.user, practitioner=practitioner, rule=rule, **fields
         )
@@ -254,8 +272,7 @@ class AvailabilityExceptionViewSet(_ScheduleViewSet):
         return availability_exception_list(actor=actor)
 
     def create(self, request, *args, **kwargs):
-        fields = self._input(request)
-        practitioner = self._target_practitioner(fields, None)
+        practitioner, fields = self._new_for(request)
         exception = availability_exception_save(
             actor=request.user, practitioner=practitioner, **fields
         )
@@ -264,7 +281,7 @@ class AvailabilityExceptionViewSet(_ScheduleViewSet):
     def update(self, request, *args, partial=False, **kwargs):
         exception = self.get_object()
         fields = self._input(request, exception, partial)
-        practitioner = self._target_practitioner(fields, exception.practitioner)
+        practitioner = self._same_practitioner(fields, exception.practitioner)
         exception = availability_exception_save(
             actor=request.user, practitioner=practitioner, exception=exception, **fields
         )
@@ -607,6 +624,4 @@ class HolidaysView(APIView):
                 code="validation_error",
                 fields={"end": [{"code": "invalid", "message": problem}]},
             )
-        return Response(
-            HolidayOutput(holidays_between(organization, first, last), many=True).data
-        )
+        return Response(HolidayOutput(holidays_between(organization, first, last), many=True).data)
