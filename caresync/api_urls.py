@@ -16,6 +16,7 @@ from caresync.accounts import oauth_views
 from caresync.core import api as core_api
 from caresync.directory import api as directory_api
 from caresync.scheduling.api import appointments as appointments_api
+from caresync.scheduling.api import feeds as feeds_api
 from caresync.scheduling.api import availability as availability_api
 from caresync.scheduling.api import slots as slots_api
 
@@ -69,6 +70,11 @@ urlpatterns = [
     path("auth/", include(auth_urlpatterns)),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
     path("slots/", slots_api.SlotsView.as_view(), name="api-slots"),
+    path(
+        "practitioners/<int:pk>/calendar-feed/",
+        feeds_api.CalendarFeedView.as_view(),
+        name="practitioner-calendar-feed",
+    ),
     path("holidays/", availability_api.HolidaysView.as_view(), name="api-holidays"),
     # Seed 002's per-doctor endpoints (and the same for every kind), before the router's
     # doctor and practitioner routes.

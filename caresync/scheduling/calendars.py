@@ -23,7 +23,7 @@ from django.conf import settings
 from django.urls import reverse
 from icalendar import Calendar, Event
 
-from caresync.directory.models import Patient, Practitioner
+from caresync.directory.models import Patient, Practitioner, Service
 from caresync.scheduling.models import Appointment
 
 S = Appointment.Status
@@ -67,10 +67,15 @@ def _zone_of(appointment: Appointment, default: ZoneInfo) -> ZoneInfo:
 
 
 def _place(appointment: Appointment) -> str:
+    """The location (name, address); remote services say how they happen; else the clinic."""
     if appointment.location_id:
-        address = " ".join(appointment.location.address.split())
-        return ", ".join(part for part in (appointment.location.name, address) if part)
-    return appointment.service.get_category_display()
+        place = appointment.location
+    elif appointment.service.category in (Service.Category.VIDEO, Service.Category.PHONE):
+        return appointment.service.get_category_display()
+    else:
+        place = appointment.organization
+    address = " ".join(place.address.split())
+    return ", ".join(part for part in (place.name, address) if part)
 
 
 def _sequence(appointment: Appointment) -> int:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from caresync.scheduling.views import appointments, availability, booking, calendar
+from caresync.scheduling.views import feeds as calendar_feeds
 
 urlpatterns = [
     path("book/", booking.booking, name="booking"),
@@ -15,4 +16,19 @@ urlpatterns = [
     path("calendar/", calendar.calendar, name="calendar"),
     path("calendar/events.json", calendar.calendar_events, name="calendar-events"),
     path("practitioners/<int:pk>/availability/", availability.availability, name="availability"),
+    path(
+        "calendar/feeds/<slug:token>.ics",
+        calendar_feeds.calendar_feed_ics,
+        name="calendar-feed-ics",
+    ),
+    path(
+        "appointments/<int:pk>/calendar.ics",
+        calendar_feeds.appointment_ics,
+        name="appointment-ics",
+    ),
+    path(
+        "practitioners/<int:pk>/calendar-feed/",
+        calendar_feeds.calendar_feed_settings,
+        name="calendar-feed",
+    ),
 ]
