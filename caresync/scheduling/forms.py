@@ -12,8 +12,8 @@ from caresync.scheduling.services import TRANSITIONS
 from caresync.web.forms import StyledForm
 
 ANY = "any"
-# Every lifecycle action a page may ask for ("propose" needs a new time: API only).
-ACTIONS = sorted({action for moves in TRANSITIONS.values() for action in moves} - {"propose"})
+# Every lifecycle action a page may ask for (moves have their own page).
+ACTIONS = sorted({action for moves in TRANSITIONS.values() for action in moves})
 
 
 class BookingForm(StyledForm):
@@ -60,6 +60,39 @@ class BookingForm(StyledForm):
                 self.add_error("practitioner", "Choose a practitioner who offers this service.")
             data["practitioner_choice"] = found
         return data
+
+
+class MoveForm(StyledForm):
+    """The reschedule page: which two weeks and day to show (GET), and the chosen time
+    (POST). Clinic members may also pick another practitioner offering the service."""
+
+    start = forms.DateTimeField(required=False, widget=forms.HiddenInput)
+    day = forms.DateField(required=False, widget=forms.HiddenInput)
+    # "from" is a Python keyword: the field is added in __init__.
+    practitioner = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label=None, label="Practitioner"
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Shown in the appointment's history.",
+    )
+
+    def __init__(self, *args, practitioners, clinic: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from"] = forms.DateField(required=False, widget=forms.HiddenInput)
+        if clinic:
+            self.fields["practitioner"].queryset = practitioners
+        else:
+            del self.fields["practitioner"]
+
+    def clean_start(self):
+        start = self.cleaned_data.get("start")
+        if start is not None and timezone.is_naive(start):
+            raise forms.ValidationError("Give the time with its offset.")
+        return start
 
 
 class TransitionForm(StyledForm):

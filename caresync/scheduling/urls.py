@@ -1,6 +1,6 @@
 from django.urls import path
 
-from caresync.scheduling.views import appointments, availability, booking, calendar
+from caresync.scheduling.views import appointments, availability, booking, calendar, reschedule
 from caresync.scheduling.views import feeds as calendar_feeds
 
 urlpatterns = [
@@ -12,6 +12,11 @@ urlpatterns = [
         "appointments/<int:pk>/action/",
         appointments.appointment_action,
         name="appointment-action",
+    ),
+    path(
+        "appointments/<int:pk>/reschedule/",
+        reschedule.appointment_reschedule_page,
+        name="appointment-reschedule",
     ),
     path("calendar/", calendar.calendar, name="calendar"),
     path("calendar/events.json", calendar.calendar_events, name="calendar-events"),

@@ -10,6 +10,8 @@ from caresync.scheduling.services.availability import (
     closure_save,
 )
 from caresync.scheduling.services.booking import (
+    PROPOSABLE,
+    RESCHEDULABLE,
     TRANSITIONS,
     appointment_book,
     appointment_requests_expire,
@@ -20,12 +22,24 @@ from caresync.scheduling.services.booking import (
     slots_search,
 )
 from caresync.scheduling.services.idempotency import idempotent
+from caresync.scheduling.services.series import (
+    appointment_series_book,
+    appointment_series_cancel,
+    appointment_series_preview,
+    appointment_series_reschedule,
+)
 
 __all__ = [
+    "PROPOSABLE",
+    "RESCHEDULABLE",
     "TRANSITIONS",
     "appointment_book",
     "appointment_requests_expire",
     "appointment_reschedule",
+    "appointment_series_book",
+    "appointment_series_cancel",
+    "appointment_series_preview",
+    "appointment_series_reschedule",
     "appointment_transition",
     "appointment_update",
     "availability_exception_delete",

@@ -81,9 +81,11 @@ def slots_search(
     patient: Patient | None = None,
     now: datetime | None = None,
     distinct_times: bool = False,
+    moving: Appointment | None = None,
 ) -> list[Slot]:
     """Bookable slots (every practitioner offering the service unless narrowed); with
-    ``distinct_times``, the times at which anyone is free ("any practitioner")."""
+    ``distinct_times``, the times at which anyone is free ("any practitioner"); with
+    ``moving``, where that appointment could go (its own time counts as free)."""
     query, calendars = slot_inputs(
         organization=organization,
         service=service,
@@ -91,6 +93,7 @@ def slots_search(
         now=now or timezone.now(),
         practitioner_ids=practitioner_ids,
         patient=patient,
+        exclude_appointment_id=moving.pk if moving else None,
     )
     return (slot_times if distinct_times else slots_for)(query, calendars)
 

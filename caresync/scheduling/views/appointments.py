@@ -38,6 +38,7 @@ from caresync.scheduling.views.common import (
     safe_next,
     wall,
 )
+from caresync.scheduling.views.reschedule import move_links
 
 
 def allowed_actions(actor: Actor, appointment: Appointment) -> list[dict]:
@@ -121,6 +122,9 @@ def appointment_detail(request, pk: int):
         event.from_label = S(event.from_status).label if event.from_status else ""
         event.to_label = S(event.to_status).label if event.to_status else ""
         event.moved = event.from_start and event.to_start and event.from_start != event.to_start
+        if event.moved:
+            event.local_from_start = wall(event.from_start, zone)
+            event.local_to_start = wall(event.to_start, zone)
         history.append(event)
     return render(
         request,
@@ -128,6 +132,7 @@ def appointment_detail(request, pk: int):
         {
             "appointment": appointment,
             "actions": allowed_actions(actor, appointment),
+            "move_links": move_links(actor, appointment),
             "history": list(reversed(history)),
             "clinic": is_clinic(actor),
             "transition_form": TransitionForm(),

@@ -1,7 +1,6 @@
 """Booking, step by step: (patient,) service, practitioner, day, time, confirm."""
 
-from datetime import date, datetime, timedelta
-from urllib.parse import urlencode
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -12,7 +11,6 @@ from django.utils import timezone
 
 from caresync.accounts.views import _no_organization, authorize_page
 from caresync.core.errors import ApplicationError
-from caresync.core.policy import Actor
 from caresync.directory.selectors import (
     patient_list,
     patient_reads_record,
@@ -33,53 +31,15 @@ from caresync.scheduling.services import (
 from caresync.scheduling.slots import Interval, Slot
 from caresync.scheduling.views.common import (
     BOOKING_DAYS,
+    alternatives_shown,
     decorate,
     is_clinic,
     organization_zone,
+    query_url,
+    slot_days,
+    utc_text,
     wall,
 )
-
-
-def _step_url(base: dict | None = None, **params) -> str:
-    merged = {**(base or {}), **params}
-    return "?" + urlencode({k: v for k, v in merged.items() if v not in (None, "")})
-
-
-def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _slot_days(slots: list[Slot], first_day: date, single: bool) -> dict[date, list[Slot]]:
-    """Slots by local day; "any practitioner" shows each start time once."""
-    by_day: dict[date, list[Slot]] = {
-        first_day + timedelta(days=i): [] for i in range(BOOKING_DAYS)
-    }
-    seen: set[datetime] = set()
-    for slot in sorted(slots, key=lambda s: (s.start, s.practitioner_id)):
-        if not single and slot.start in seen:
-            continue
-        seen.add(slot.start)
-        by_day.setdefault(slot.local_start.date(), []).append(slot)
-    return by_day
-
-
-def _alternatives(actor: Actor, exc: ApplicationError, zone: ZoneInfo) -> list[dict]:
-    offered = exc.extra.get("alternatives", [])
-    names = {
-        p.pk: str(p)
-        for p in practitioner_list(actor=actor).filter(pk__in={a["practitioner"] for a in offered})
-    }
-    rows = []
-    for alternative in offered:
-        start = datetime.fromisoformat(alternative["start"])
-        rows.append(
-            {
-                "value": _utc_text(start),
-                "local_start": wall(start, zone),
-                "practitioner": names.get(alternative["practitioner"], ""),
-            }
-        )
-    return rows
 
 
 @login_required
@@ -130,7 +90,7 @@ def booking(request):
         context.update(
             step="patient",
             query=query,
-            patient_results=[(p, _step_url(patient=p.pk)) for p in found],
+            patient_results=[(p, query_url(patient=p.pk)) for p in found],
         )
         return render(request, "scheduling/booking.html", context)
     if clinic:
@@ -140,7 +100,7 @@ def booking(request):
     if request.method == "POST":
         if service is None or start is None or choice is None:
             messages.error(request, "Choose a service and a time first.")
-            return redirect(reverse("booking") + _step_url(base))
+            return redirect(reverse("booking") + query_url(base))
         try:
             appointment = appointment_book(
                 actor=request.user,
@@ -153,7 +113,7 @@ def booking(request):
             )
         except ApplicationError as exc:
             if exc.code == "slot_unavailable":
-                context["alternatives"] = _alternatives(actor, exc, zone)
+                context["alternatives"] = alternatives_shown(actor, exc, zone)
             else:
                 context["problem"] = exc.message
         else:
@@ -164,21 +124,21 @@ def booking(request):
         offered = services.filter(practitioners__is_active=True).distinct()
         context.update(
             step="service",
-            services=[(s, _step_url(base, service=s.pk)) for s in offered],
+            services=[(s, query_url(base, service=s.pk)) for s in offered],
         )
         return render(request, "scheduling/booking.html", context)
-    context["change_service_url"] = _step_url(base, service=None)
+    context["change_service_url"] = query_url(base, service=None)
 
     offering = practitioners.filter(services=service)
     if choice is None:
         context.update(
             step="practitioner",
-            any_url=_step_url(base, practitioner=ANY),
-            practitioner_options=[(p, _step_url(base, practitioner=p.pk)) for p in offering],
+            any_url=query_url(base, practitioner=ANY),
+            practitioner_options=[(p, query_url(base, practitioner=p.pk)) for p in offering],
         )
         return render(request, "scheduling/booking.html", context)
     base["practitioner"] = ANY if choice == ANY else practitioner.pk
-    context["change_practitioner_url"] = _step_url(base, practitioner=None)
+    context["change_practitioner_url"] = query_url(base, practitioner=None)
     names = {p.pk: str(p) for p in offering}
 
     if start is not None:
@@ -186,10 +146,10 @@ def booking(request):
         context.update(
             step="confirm",
             start=start,
-            start_value=_utc_text(start),
+            start_value=utc_text(start),
             local_start=local,
             local_end=local + timedelta(minutes=service.duration_minutes),
-            change_time_url=_step_url(base, day=local.date().isoformat()),
+            change_time_url=query_url(base, day=local.date().isoformat()),
         )
         return render(
             request,
@@ -200,7 +160,7 @@ def booking(request):
 
     today = timezone.localdate(timezone=zone)
     window = Interval(timezone.now(), local_midnight(today + timedelta(days=BOOKING_DAYS), zone))
-    found = _slot_days(
+    found = slot_days(
         [
             s
             for s in _search(organization, service, window, practitioner, patient)
@@ -219,7 +179,7 @@ def booking(request):
             {
                 "date": d,
                 "count": len(found[d]),
-                "url": _step_url(base, day=d.isoformat()),
+                "url": query_url(base, day=d.isoformat()),
                 "current": d == day,
             }
             for d in sorted(found)[:BOOKING_DAYS]
@@ -229,7 +189,7 @@ def booking(request):
             {
                 "local_start": wall(slot.start, ZoneInfo(slot.time_zone)),
                 "practitioner": names.get(slot.practitioner_id, "") if practitioner else "",
-                "url": _step_url(base, day=day.isoformat(), start=_utc_text(slot.start)),
+                "url": query_url(base, day=day.isoformat(), start=utc_text(slot.start)),
             }
             for slot in (found.get(day, []) if day else [])
         ],

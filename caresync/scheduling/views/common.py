@@ -2,6 +2,7 @@
 local wall times, audited display."""
 
 from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied
@@ -10,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from caresync.accounts.views import authorize_page
 from caresync.core import policy
+from caresync.core.errors import ApplicationError
 from caresync.core.policy import Actor, can
 from caresync.directory.selectors import (
     patient_reads_record,
@@ -20,7 +22,7 @@ from caresync.scheduling.forms import (
 )
 from caresync.scheduling.models import Appointment
 from caresync.scheduling.selectors import appointment_list
-from caresync.scheduling.slots import Interval
+from caresync.scheduling.slots import Interval, Slot
 
 S = Appointment.Status
 BOOKING_DAYS = 14
@@ -165,3 +167,48 @@ def clinic_actor(request) -> Actor:
     if not is_clinic(actor):
         raise PermissionDenied("The calendar is for clinic members.")
     return actor
+
+
+def utc_text(moment: datetime) -> str:
+    """A slot time as a form value (UTC, whole seconds)."""
+    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def slot_days(slots: list[Slot], first_day: date, single: bool) -> dict[date, list[Slot]]:
+    """Slots by local day; "any practitioner" shows each start time once."""
+    by_day: dict[date, list[Slot]] = {
+        first_day + timedelta(days=i): [] for i in range(BOOKING_DAYS)
+    }
+    seen: set[datetime] = set()
+    for slot in sorted(slots, key=lambda s: (s.start, s.practitioner_id)):
+        if not single and slot.start in seen:
+            continue
+        seen.add(slot.start)
+        by_day.setdefault(slot.local_start.date(), []).append(slot)
+    return by_day
+
+
+def alternatives_shown(actor: Actor, exc: ApplicationError, zone: ZoneInfo) -> list[dict]:
+    """The nearest free times a 409 ``slot_unavailable`` offered, for a template."""
+    offered = exc.extra.get("alternatives", [])
+    names = {
+        p.pk: str(p)
+        for p in practitioner_list(actor=actor).filter(pk__in={a["practitioner"] for a in offered})
+    }
+    rows = []
+    for alternative in offered:
+        start = datetime.fromisoformat(alternative["start"])
+        rows.append(
+            {
+                "value": utc_text(start),
+                "local_start": wall(start, zone),
+                "practitioner": names.get(alternative["practitioner"], ""),
+            }
+        )
+    return rows
+
+
+def query_url(base: dict | None = None, **params) -> str:
+    """``?a=1&b=2`` from ``base`` updated with ``params``, leaving out empty values."""
+    merged = {**(base or {}), **params}
+    return "?" + urlencode({k: v for k, v in merged.items() if v not in (None, "")})
