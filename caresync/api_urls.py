@@ -18,6 +18,7 @@ from caresync.directory import api as directory_api
 from caresync.scheduling.api import appointments as appointments_api
 from caresync.scheduling.api import feeds as feeds_api
 from caresync.scheduling.api import availability as availability_api
+from caresync.scheduling.api import series as series_api
 from caresync.scheduling.api import slots as slots_api
 
 # Swagger UI and ReDoc set inline styles (and ReDoc runs a blob: worker); only these two
@@ -43,6 +44,9 @@ router.register("locations", directory_api.LocationViewSet, basename="location")
 router.register("resources", directory_api.ResourceViewSet, basename="resource")
 router.register("webhook-logs", directory_api.WebhookLogViewSet, basename="webhook-log")
 router.register("appointments", appointments_api.AppointmentViewSet, basename="appointment")
+router.register(
+    "appointment-series", series_api.AppointmentSeriesViewSet, basename="appointment-series"
+)
 router.register(
     "availability-rules", availability_api.AvailabilityRuleViewSet, basename="availability-rule"
 )

@@ -390,6 +390,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PractitionerKindEnum": "caresync.accounts.models.Membership.PractitionerKind",
         "ResourceKindEnum": "caresync.directory.models.Resource.Kind",
+        "AppointmentStatusEnum": "caresync.scheduling.models.Appointment.Status",
+        "AppointmentSeriesStatusEnum": "caresync.scheduling.models.AppointmentSeries.Status",
     },
     "OAUTH2_FLOWS": ["authorizationCode", "password", "clientCredentials"],
     "OAUTH2_AUTHORIZATION_URL": "/api/v1/auth/authorize/",

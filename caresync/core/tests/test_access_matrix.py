@@ -273,6 +273,37 @@ def appointment_action_case(name: str):
     )
 
 
+def series_id(tenant):
+    """A three-week series for the tenant's own patient (made once per tenant and test)."""
+    cached = getattr(tenant, "_series_id", None)
+    if cached:
+        return cached
+    from datetime import UTC, datetime
+
+    from caresync.scheduling.services import appointment_series_book
+
+    tenant._series_id = appointment_series_book(
+        actor=None,
+        organization=tenant.organization,
+        patient=directory(tenant)["patient"],
+        practitioner=directory(tenant)["doctor"],
+        service=directory(tenant)["service"],
+        first_start=datetime(2030, 4, 1, 9, tzinfo=UTC),
+        rrule="FREQ=WEEKLY;COUNT=3",
+    ).pk
+    return tenant._series_id
+
+
+def series_body(tenant):
+    return {
+        "patient": pk(tenant, "patient"),
+        "practitioner": pk(tenant, "doctor"),
+        "service": pk(tenant, "service"),
+        "first_start": "2030-05-06T10:00:00Z",
+        "rrule": "FREQ=WEEKLY;COUNT=2",
+    }
+
+
 PATIENT_BODY = {"given_name": "Casey", "family_name": "Matrix", "date_of_birth": "1990-05-06"}
 
 
@@ -484,6 +515,24 @@ CASES = {
         for suffix in ("schedules", "appointments", "available-slots")
     },
     ("api-holidays", "GET"): lambda t: ("/api/v1/holidays/?start=2030-01-01&end=2030-12-31", None),
+    ("appointment-series-list", "GET"): lambda t: ("/api/v1/appointment-series/", None),
+    ("appointment-series-list", "POST"): lambda t: ("/api/v1/appointment-series/", series_body(t)),
+    ("appointment-series-preview", "POST"): lambda t: (
+        "/api/v1/appointment-series/preview/",
+        series_body(t),
+    ),
+    ("appointment-series-detail", "GET"): lambda t: (
+        f"/api/v1/appointment-series/{series_id(t)}/",
+        None,
+    ),
+    ("appointment-series-cancel", "POST"): lambda t: (
+        f"/api/v1/appointment-series/{series_id(t)}/cancel/",
+        {"reason": "Matrix check"},
+    ),
+    ("appointment-series-reschedule", "POST"): lambda t: (
+        f"/api/v1/appointment-series/{series_id(t)}/reschedule/",
+        {"time": "11:00", "reason": "Matrix check"},
+    ),
     ("break-glass-list", "GET"): lambda t: ("/api/v1/break-glass/", None),
     ("break-glass-detail", "GET"): lambda t: (f"/api/v1/break-glass/{break_glass_id(t)}/", None),
     ("break-glass-review", "POST"): lambda t: (
