@@ -11,7 +11,7 @@ from caresync.core.errors import ApplicationError
 from caresync.core.rest import StrictSerializer
 from caresync.directory.selectors import practitioner_list
 from caresync.scheduling.selectors import calendar_feed_current
-from caresync.scheduling.services.feeds import calendar_feed_create, calendar_feed_revoke
+from caresync.scheduling.services import calendar_feed_create, calendar_feed_revoke
 
 
 class CalendarFeedCreateInput(StrictSerializer):

@@ -21,6 +21,11 @@ from caresync.scheduling.services.booking import (
     slot_alternatives,
     slots_search,
 )
+from caresync.scheduling.services.feeds import (
+    calendar_feed_create,
+    calendar_feed_record_use,
+    calendar_feed_revoke,
+)
 from caresync.scheduling.services.idempotency import idempotent
 from caresync.scheduling.services.series import (
     appointment_series_book,
@@ -47,6 +52,9 @@ __all__ = [
     "availability_rule_delete",
     "availability_rule_save",
     "availability_rules_create",
+    "calendar_feed_create",
+    "calendar_feed_record_use",
+    "calendar_feed_revoke",
     "closure_delete",
     "closure_save",
     "idempotent",

@@ -15,8 +15,12 @@ from caresync.directory.models import Patient
 from caresync.directory.services import patient_update
 from caresync.scheduling.calendars import patient_initials
 from caresync.scheduling.models import CalendarFeed
-from caresync.scheduling.services import appointment_book, appointment_transition
-from caresync.scheduling.services.feeds import calendar_feed_create, calendar_feed_revoke
+from caresync.scheduling.services import (
+    appointment_book,
+    appointment_transition,
+    calendar_feed_create,
+    calendar_feed_revoke,
+)
 from caresync.scheduling.tests.conftest import NOW
 
 # Sydney leaves daylight saving at 03:00 on Sunday 5 April 2026 (UTC+11 → UTC+10); the

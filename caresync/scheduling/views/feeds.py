@@ -21,7 +21,7 @@ from caresync.scheduling.selectors import (
     calendar_feed_by_token,
     calendar_feed_current,
 )
-from caresync.scheduling.services.feeds import (
+from caresync.scheduling.services import (
     calendar_feed_create,
     calendar_feed_record_use,
     calendar_feed_revoke,
