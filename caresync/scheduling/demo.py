@@ -13,6 +13,7 @@ from caresync.directory.models import Location, Patient, Practitioner, Service
 from caresync.scheduling.models import Appointment, AvailabilityRule
 from caresync.scheduling.services import (
     appointment_book,
+    appointment_reschedule,
     appointment_transition,
     availability_rule_save,
 )
@@ -23,7 +24,34 @@ PAST_OUTCOMES = [("confirm", "check_in", "start", "complete")] * 6 + [
     ("cancel",),
     ("confirm", "check_in", "start", "complete"),
 ]
-FUTURE_OUTCOMES = [(), (), ("confirm",), (), ("cancel",)]
+FUTURE_OUTCOMES = [(), (), ("confirm",), (), ("cancel",), ("reschedule",)]
+# Today's visits that have started: waiting room, with the practitioner, done.
+TODAY_OUTCOMES = [("confirm", "check_in"), ("check_in", "start"), ("check_in", "start", "complete")]
+# Requests: approved, rejected, given another time, or still awaiting review.
+REQUEST_OUTCOMES = [("approve",), ("approve", "confirm"), ("reject",), ("propose",), ()]
+REASONS = {
+    "cancel": "Patient rang to cancel",
+    "reject": "Please book a longer appointment for this",
+    "propose": "The morning list is full",
+    "reschedule": "Patient asked for another day",
+}
+
+
+def _moved(appointment: Appointment, propose: bool, now: datetime) -> Appointment:
+    """The same time one to three days later, if free (demo data skips it otherwise)."""
+    for days in (1, 2, 3):
+        try:
+            return appointment_reschedule(
+                actor=None,
+                appointment=appointment,
+                start=appointment.start + timedelta(days=days),
+                reason=REASONS["propose" if propose else "reschedule"],
+                propose=propose,
+                now=now,
+            )
+        except ApplicationError:
+            continue
+    return appointment
 
 
 def _rules(organization: Organization, location: Location, practitioners) -> None:
@@ -85,20 +113,24 @@ def _appointments(organization: Organization, rng: random.Random, log) -> None:
                 )
             except ApplicationError:
                 continue  # taken or outside hours: demo data only needs a plausible day
-            actions = rng.choice(PAST_OUTCOMES if offset < 0 else FUTURE_OUTCOMES)
-            if appointment.status == Appointment.Status.REQUESTED and (
-                offset < 0 or rng.random() < 0.5
-            ):
-                actions = ("approve", *actions)  # the rest stay requested, awaiting review
-            elif appointment.status == Appointment.Status.REQUESTED:
-                actions = ()
+            past = start < timezone.now()
+            if offset == 0 and past:
+                actions = rng.choice(TODAY_OUTCOMES)
+            else:
+                actions = rng.choice(PAST_OUTCOMES if past else FUTURE_OUTCOMES)
+            if appointment.status == Appointment.Status.REQUESTED:
+                actions = ("approve", *actions) if past else rng.choice(REQUEST_OUTCOMES)
             for action in actions:
+                at = appointment.end + timedelta(minutes=20) if past else start - timedelta(days=2)
+                if action in ("reschedule", "propose"):
+                    appointment = _moved(appointment, action == "propose", at)
+                    continue
                 appointment = appointment_transition(
                     actor=None,
                     appointment=appointment,
                     action=action,
-                    reason="Patient rang to cancel" if action == "cancel" else "",
-                    now=appointment.end + timedelta(minutes=5) if offset < 0 else start,
+                    reason=REASONS.get(action, ""),
+                    now=at,
                 )
             made += 1
     log(f"{organization.name}: {made} appointments over four weeks")
