@@ -155,54 +155,25 @@ def bookable_practitioners(
     return practitioners.order_by("pk")
 
 
-def slot_inputs(
+def working_calendars(
     *,
     organization: Organization,
-    service: Service,
+    practitioners: list[Practitioner],
     window: Interval,
-    now: datetime,
-    practitioner_ids=None,
-    patient: Patient | None = None,
-    exclude_appointment_id: int | None = None,
-) -> tuple[SlotQuery, list[PractitionerCalendar]]:
-    """The engine's inputs for ``service`` in ``window``; 8–9 queries whatever the range or
-    the number of practitioners."""
-    practitioners = list(
-        bookable_practitioners(
-            organization=organization, service=service, practitioner_ids=practitioner_ids
-        )
-    )
+    busy: dict[int, list[Interval]] | None = None,
+) -> list[PractitionerCalendar]:
+    """Each practitioner's weekly rules (in their location's zone), time off and extra hours
+    around ``window``, with ``busy`` intervals when given; two queries."""
     ids = [p.pk for p in practitioners]
     margin = timedelta(days=1)
-    span = Q(start__lt=window.end + margin, end__gt=window.start - margin)
     rules = (
         AvailabilityRule.objects.filter(practitioner_id__in=ids)
         .select_related("location")
         .prefetch_related(Prefetch("services", to_attr="only"))
     )
-    exceptions = AvailabilityException.objects.filter(span, practitioner_id__in=ids)
-    blocking = Appointment.objects.filter(span, status__in=Appointment.BLOCKING).exclude(
-        pk=exclude_appointment_id
+    exceptions = AvailabilityException.objects.filter(
+        start__lt=window.end + margin, end__gt=window.start - margin, practitioner_id__in=ids
     )
-    busy_by_practitioner: dict[int, list[Interval]] = {pk: [] for pk in ids}
-    patient_busy: list[Interval] = []
-    # Plain tuples, not model instances: a busy month has thousands of rows.
-    rows = blocking.filter(Q(practitioner_id__in=ids) | Q(patient=patient)).values_list(
-        "practitioner_id",
-        "patient_id",
-        "start",
-        "end",
-        "service__buffer_before_minutes",
-        "service__buffer_after_minutes",
-    )
-    for practitioner_id, patient_id, start, end, before, after in rows:
-        if practitioner_id in busy_by_practitioner:
-            busy_by_practitioner[practitioner_id].append(
-                Interval(start - timedelta(minutes=before), end + timedelta(minutes=after))
-            )
-        if patient is not None and patient_id == patient.pk:
-            patient_busy.append(Interval(start, end))
-
     rules_by_practitioner: dict[int, list] = {pk: [] for pk in ids}
     for rule in rules:
         rules_by_practitioner[rule.practitioner_id].append(rule)
@@ -233,9 +204,61 @@ def slot_inputs(
                 ),
                 extra=tuple(extra[practitioner.pk]),
                 time_off=tuple(time_off[practitioner.pk]),
-                busy=tuple(busy_by_practitioner[practitioner.pk]),
+                busy=tuple((busy or {}).get(practitioner.pk, ())),
             )
         )
+
+    return calendars
+
+
+def slot_inputs(
+    *,
+    organization: Organization,
+    service: Service,
+    window: Interval,
+    now: datetime,
+    practitioner_ids=None,
+    patient: Patient | None = None,
+    exclude_appointment_id: int | None = None,
+) -> tuple[SlotQuery, list[PractitionerCalendar]]:
+    """The engine's inputs for ``service`` in ``window``; 8–9 queries whatever the range or
+    the number of practitioners."""
+    practitioners = list(
+        bookable_practitioners(
+            organization=organization, service=service, practitioner_ids=practitioner_ids
+        )
+    )
+    ids = [p.pk for p in practitioners]
+    margin = timedelta(days=1)
+    span = Q(start__lt=window.end + margin, end__gt=window.start - margin)
+    blocking = Appointment.objects.filter(span, status__in=Appointment.BLOCKING).exclude(
+        pk=exclude_appointment_id
+    )
+    busy_by_practitioner: dict[int, list[Interval]] = {pk: [] for pk in ids}
+    patient_busy: list[Interval] = []
+    # Plain tuples, not model instances: a busy month has thousands of rows.
+    rows = blocking.filter(Q(practitioner_id__in=ids) | Q(patient=patient)).values_list(
+        "practitioner_id",
+        "patient_id",
+        "start",
+        "end",
+        "service__buffer_before_minutes",
+        "service__buffer_after_minutes",
+    )
+    for practitioner_id, patient_id, start, end, before, after in rows:
+        if practitioner_id in busy_by_practitioner:
+            busy_by_practitioner[practitioner_id].append(
+                Interval(start - timedelta(minutes=before), end + timedelta(minutes=after))
+            )
+        if patient is not None and patient_id == patient.pk:
+            patient_busy.append(Interval(start, end))
+
+    calendars = working_calendars(
+        organization=organization,
+        practitioners=practitioners,
+        window=window,
+        busy=busy_by_practitioner,
+    )
 
     needs = [(n.kind, n.modality) for n in service.resource_needs.all()]
     resources: list[ResourceCalendar] = []
@@ -333,6 +356,7 @@ def calendar_feed_appointments(*, feed: CalendarFeed, now: datetime) -> QuerySet
         .annotate(event_count=Count("events"))
         .order_by("start", "pk")
     )
+
 
 def appointment_series_list(*, actor: Actor) -> QuerySet[AppointmentSeries]:
     """Recurring series the actor may see: a patient their own; clinic members their
