@@ -22,6 +22,37 @@ urlpatterns = [
     path("calendar/events.json", calendar.calendar_events, name="calendar-events"),
     path("practitioners/<int:pk>/availability/", availability.availability, name="availability"),
     path(
+        "practitioners/<int:pk>/availability/rules/",
+        availability.availability_rule_add,
+        name="availability-rule-add",
+    ),
+    path(
+        "practitioners/<int:pk>/availability/rules/<int:rule_pk>/",
+        availability.availability_rule_edit,
+        name="availability-rule-edit",
+    ),
+    path(
+        "practitioners/<int:pk>/availability/rules/<int:rule_pk>/delete/",
+        availability.availability_rule_remove,
+        name="availability-rule-delete",
+    ),
+    path(
+        "practitioners/<int:pk>/availability/exceptions/",
+        availability.availability_exception_add,
+        name="availability-exception-add",
+    ),
+    path(
+        "practitioners/<int:pk>/availability/exceptions/<int:exception_pk>/delete/",
+        availability.availability_exception_remove,
+        name="availability-exception-delete",
+    ),
+    path("settings/closures/", availability.closures, name="closures"),
+    path(
+        "settings/closures/<int:closure_pk>/delete/",
+        availability.closure_remove,
+        name="closure-delete",
+    ),
+    path(
         "calendar/feeds/<slug:token>.ics",
         calendar_feeds.calendar_feed_ics,
         name="calendar-feed-ics",

@@ -204,9 +204,7 @@ def availability_exception_save(
 
 
 @transaction.atomic
-def availability_exception_delete(
-    *, actor: User | None, exception: AvailabilityException
-) -> None:
+def availability_exception_delete(*, actor: User | None, exception: AvailabilityException) -> None:
     """Remove time off or extra hours."""
     audit_record(
         actor=actor,

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from caresync.core.models import AuditEvent
 from caresync.directory.services import location_save
@@ -512,3 +513,212 @@ def test_holidays_follow_the_organizations_country(tenant_b):
 def test_an_unknown_country_has_no_public_holidays(tenant_a):
     tenant_a.organization.country = "ZZ"
     assert holidays_between(tenant_a.organization, date(2026, 1, 1), date(2026, 12, 31)) == []
+
+
+# --- The editor page -----------------------------------------------------------------------
+
+
+def page(client, user, practitioner, **params):
+    client.force_login(user)
+    return client.get(reverse("availability", args=[practitioner.pk]), params)
+
+
+def test_practitioners_edit_their_own_week_and_only_read_a_colleagues(client, clinic):
+    own = page(client, clinic.tenant.doctor, clinic.doctor).content.decode()
+    assert "Add working hours" in own and "Your working week" in own
+    colleague = page(client, clinic.tenant.doctor, clinic.second_doctor).content.decode()
+    assert "Add working hours" not in colleague and "09:00–17:00" in colleague
+    refused = client.post(
+        reverse("availability-rule-add", args=[clinic.second_doctor.pk]),
+        {"weekdays": ["5"], "start_time": "09:00", "end_time": "12:00"},
+    )
+    rule = monday_rule(clinic.second_doctor)
+    deleting = client.post(
+        reverse("availability-rule-delete", args=[clinic.second_doctor.pk, rule.pk])
+    )
+    assert refused.status_code == 403 and deleting.status_code == 403
+    assert clinic.second_doctor.availability_rules.count() == 5
+
+
+def test_another_organizations_practitioner_page_is_not_found(client, clinic, tenant_b):
+    assert page(client, tenant_b.admin, clinic.doctor).status_code == 404
+    response = client.post(
+        reverse("availability-rule-add", args=[clinic.doctor.pk]),
+        {"weekdays": ["5"], "start_time": "09:00", "end_time": "12:00"},
+    )
+    assert response.status_code == 404
+
+
+def test_hours_added_on_several_days_appear_as_blocks_in_the_week(client, clinic):
+    client.force_login(clinic.tenant.doctor)
+    response = client.post(
+        reverse("availability-rule-add", args=[clinic.doctor.pk]),
+        {
+            "weekdays": ["5", "6"],
+            "start_time": "10:00",
+            "end_time": "13:30",
+            "location": clinic.location.pk,
+            "services": [clinic.consult.pk],
+        },
+    )
+    assert response.status_code == 302
+    weekend = clinic.doctor.availability_rules.filter(weekday__in=[5, 6])
+    assert [(r.weekday, r.start_time, r.end_time) for r in weekend] == [
+        (5, time(10), time(13, 30)),
+        (6, time(10), time(13, 30)),
+    ]
+    assert [s.name for s in weekend[0].services.all()] == ["Consult"]
+    html = client.get(response["Location"]).content.decode()
+    assert "Working hours 10:00–13:30 added on Saturday, Sunday." in html
+    # 30-minute rows: 09:00–17:00 spans 16 rows, 10:00–13:30 spans 7.
+    assert html.count('rowspan="16"') == 5 and html.count('rowspan="7"') == 2
+    assert "Consult only" in html
+
+
+def test_an_overlap_is_shown_on_the_form_and_no_day_is_saved(client, clinic):
+    client.force_login(clinic.tenant.admin)
+    response = client.post(
+        reverse("availability-rule-add", args=[clinic.doctor.pk]),
+        {
+            "weekdays": ["5", "0"],
+            "start_time": "16:00",
+            "end_time": "18:00",
+            "location": clinic.location.pk,
+        },
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Overlaps Monday 09:00–17:00 at Main." in html and 'role="alert"' in html
+    assert not clinic.doctor.availability_rules.filter(weekday=5).exists()
+    backwards = client.post(
+        reverse("availability-rule-add", args=[clinic.doctor.pk]),
+        {"weekdays": ["5"], "start_time": "12:00", "end_time": "09:00"},
+    )
+    assert "The end must be after the start." in backwards.content.decode()
+    assert clinic.doctor.availability_rules.count() == 5
+
+
+def test_admin_edits_and_deletes_a_rule_from_the_page(client, clinic):
+    client.force_login(clinic.tenant.admin)
+    rule = monday_rule(clinic.second_doctor)
+    url = reverse("availability-rule-edit", args=[clinic.second_doctor.pk, rule.pk])
+    form = client.get(url).content.decode()
+    assert 'value="09:00"' in form and "Delete Monday 09:00–17:00" in form
+    saved = client.post(
+        url,
+        {
+            "weekday": "0",
+            "start_time": "08:30",
+            "end_time": "12:00",
+            "location": clinic.location.pk,
+            "effective_to": "2026-06-30",
+        },
+    )
+    assert saved.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.start_time, rule.end_time, rule.effective_to) == (
+        time(8, 30),
+        time(12),
+        date(2026, 6, 30),
+    )
+    clash = client.post(
+        url,
+        {"weekday": "1", "start_time": "10:00", "end_time": "11:00", "location": rule.location_id},
+    )
+    assert "Overlaps Tuesday 09:00–17:00 at Main." in clash.content.decode()
+    rule.refresh_from_db()
+    assert rule.weekday == 0
+    deleted = client.post(
+        reverse("availability-rule-delete", args=[clinic.second_doctor.pk, rule.pk])
+    )
+    assert deleted.status_code == 302
+    assert not AvailabilityRule.objects.filter(pk=rule.pk).exists()
+
+
+def test_time_off_is_entered_in_the_practitioners_local_time(client, clinic):
+    client.force_login(clinic.tenant.doctor)
+    response = client.post(
+        reverse("availability-exception-add", args=[clinic.doctor.pk]),
+        {
+            "kind": "time_off",
+            "start": "2026-03-03T09:00",
+            "end": "2026-03-03T13:00",
+            "reason": "Dentist",
+        },
+    )
+    assert response.status_code == 302
+    exception = clinic.doctor.availability_exceptions.get()
+    assert exception.start == datetime(2026, 3, 2, 22, tzinfo=UTC)
+    html = client.get(response["Location"]).content.decode()
+    assert "Tue 3 Mar 09:00 – Tue 3 Mar 13:00" in html and "Dentist" in html
+    assert AuditEvent.objects.filter(
+        action="create", object_type="scheduling.availabilityexception", actor=clinic.tenant.doctor
+    ).exists()
+
+    invalid = client.post(
+        reverse("availability-exception-add", args=[clinic.doctor.pk]),
+        {"kind": "extra", "start": "2026-03-03T13:00", "end": "2026-03-03T09:00"},
+    )
+    assert "The end must be after the start." in invalid.content.decode()
+    assert clinic.doctor.availability_exceptions.count() == 1
+
+    removed = client.post(
+        reverse("availability-exception-delete", args=[clinic.doctor.pk, exception.pk])
+    )
+    assert removed.status_code == 302 and not clinic.doctor.availability_exceptions.exists()
+
+
+def test_patients_see_the_week_but_not_why_a_practitioner_is_away(client, clinic):
+    availability_exception_save(
+        actor=None,
+        practitioner=clinic.doctor,
+        kind="time_off",
+        start=datetime(2026, 3, 3, 9, tzinfo=SYDNEY),
+        end=datetime(2026, 3, 3, 17, tzinfo=SYDNEY),
+        reason="Surgery of her own",
+    )
+    html = page(client, clinic.tenant.patient, clinic.doctor).content.decode()
+    assert "Time off" in html and "Surgery of her own" not in html
+    assert "Add working hours" not in html and "Delete" not in html
+
+
+def test_the_week_marks_public_holidays_and_the_next_eight_weeks_are_listed(client, clinic):
+    html = page(client, clinic.tenant.doctor, clinic.doctor, week="2026-04-01").content.decode()
+    assert "Week of 30 Mar 2026" in html
+    assert '<span class="avail-blocks__holiday">Good Friday</span>' in html
+    # Good Friday's 09:00–17:00 block is marked closed; Thursday's is not.
+    assert html.count('class="avail-block is-closed"') == 1
+    assert html.count('class="avail-block"') == 4
+    # NOW is 20 February: the next eight weeks reach Good Friday and Easter Monday.
+    assert "Friday 3 April 2026" in html and "Monday 6 April 2026" in html
+    assert "ANZAC Day" not in html
+
+
+def test_admins_close_the_organization_and_others_only_read_the_closures(client, clinic):
+    client.force_login(clinic.tenant.admin)
+    added = client.post(
+        reverse("closures"), {"start_date": "2026-03-09", "reason": "Staff training"}
+    )
+    assert added.status_code == 302
+    closure = Closure.objects.get()
+    assert closure.end_date == date(2026, 3, 9)
+    listing = client.get(reverse("closures")).content.decode()
+    assert "Staff training" in listing and "Good Friday" in listing
+    invalid = client.post(
+        reverse("closures"),
+        {"start_date": "2026-03-09", "end_date": "2026-03-01", "reason": "Backwards"},
+    )
+    assert "The last day must not be before the first day." in invalid.content.decode()
+
+    client.force_login(clinic.tenant.doctor)
+    read_only = client.get(reverse("closures")).content.decode()
+    assert "Staff training" in read_only and "Add closure" not in read_only
+    assert (
+        client.post(reverse("closures"), {"start_date": "2026-03-10", "reason": "X"}).status_code
+        == 403
+    )
+    assert client.post(reverse("closure-delete", args=[closure.pk])).status_code == 403
+
+    client.force_login(clinic.tenant.admin)
+    assert client.post(reverse("closure-delete", args=[closure.pk])).status_code == 302
+    assert not Closure.objects.exists()
