@@ -2,9 +2,16 @@ from django.urls import path
 
 from caresync.scheduling.views import appointments, availability, booking, calendar, reschedule
 from caresync.scheduling.views import feeds as calendar_feeds
+from caresync.scheduling.views import series as series_pages
 
 urlpatterns = [
     path("book/", booking.booking, name="booking"),
+    path("book/series/", series_pages.booking_series, name="booking-series"),
+    path(
+        "appointments/<int:pk>/series-cancel/",
+        series_pages.series_cancel,
+        name="series-cancel",
+    ),
     path("appointments/", appointments.appointments, name="appointment-list"),
     path("appointments/<int:pk>/", appointments.appointment_detail, name="appointment-detail"),
     path("appointments/<int:pk>/booked/", booking.booking_success, name="booking-success"),

@@ -39,6 +39,7 @@ from caresync.scheduling.views.common import (
     wall,
 )
 from caresync.scheduling.views.reschedule import move_links
+from caresync.scheduling.views.series import series_panel
 
 
 def allowed_actions(actor: Actor, appointment: Appointment) -> list[dict]:
@@ -133,6 +134,7 @@ def appointment_detail(request, pk: int):
             "appointment": appointment,
             "actions": allowed_actions(actor, appointment),
             "move_links": move_links(actor, appointment),
+            "series": series_panel(actor, appointment),
             "history": list(reversed(history)),
             "clinic": is_clinic(actor),
             "transition_form": TransitionForm(),

@@ -40,6 +40,7 @@ from caresync.scheduling.views.common import (
     utc_text,
     wall,
 )
+from caresync.scheduling.views.series import repeat_form
 
 
 @login_required
@@ -150,6 +151,13 @@ def booking(request):
             local_start=local,
             local_end=local + timedelta(minutes=service.duration_minutes),
             change_time_url=query_url(base, day=local.date().isoformat()),
+            repeat_form=repeat_form(
+                actor=actor,
+                patient=patient,
+                service=service,
+                practitioner=practitioner,
+                start=start,
+            ),
         )
         return render(
             request,
