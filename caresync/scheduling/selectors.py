@@ -2,10 +2,20 @@
 
 import functools
 import hashlib
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import holidays as public_holidays
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
 
 from caresync.accounts.models import Organization
 from caresync.core.policy import Actor
@@ -25,6 +35,8 @@ from caresync.scheduling.slots import (
     ResourceCalendar,
     SlotQuery,
     WeeklyRule,
+    availability,
+    local_instant,
 )
 
 
@@ -294,6 +306,88 @@ def slot_inputs(
         resources=tuple(resources),
     )
     return query, calendars
+
+
+# Statuses that used (or hold) a practitioner's time, for utilization.
+TIME_USED = (*Appointment.BLOCKING, Appointment.Status.COMPLETED, Appointment.Status.NO_SHOW)
+ATTENDED = (
+    Appointment.Status.CHECKED_IN,
+    Appointment.Status.IN_PROGRESS,
+    Appointment.Status.COMPLETED,
+)
+
+
+def appointment_analytics(
+    *, organization: Organization, first: date, last: date, practitioner_ids=None
+) -> dict:
+    """Counts by status, no-show and cancellation rates, and per-practitioner utilization
+    (minutes booked ÷ minutes of working time, holidays and time off excluded) for the
+    organization-local days ``first``–``last``; a constant number of queries."""
+    zone = ZoneInfo(organization.time_zone or "UTC")
+    window = Interval(
+        local_instant(first, time(0), zone), local_instant(last + timedelta(days=1), time(0), zone)
+    )
+    practitioners = Practitioner.objects.filter(organization=organization, is_active=True)
+    rows = Appointment.objects.filter(
+        organization=organization, start__gte=window.start, start__lt=window.end
+    )
+    if practitioner_ids is not None:
+        practitioners = practitioners.filter(pk__in=practitioner_ids)
+        rows = rows.filter(practitioner_id__in=practitioner_ids)
+    practitioners = list(practitioners.select_related("user").order_by("pk"))
+    by_status = dict.fromkeys(Appointment.Status.values, 0)
+    by_status.update(rows.values_list("status").annotate(total=Count("id")).order_by())
+    per_practitioner = {
+        practitioner_id: (count, booked)
+        for practitioner_id, count, booked in rows.filter(status__in=TIME_USED)
+        .values_list("practitioner_id")
+        .annotate(
+            count=Count("id"),
+            booked=Sum(ExpressionWrapper(F("end") - F("start"), output_field=DurationField())),
+        )
+        .order_by()
+    }
+    closed = closed_days(organization, first, last)
+    minute = timedelta(minutes=1)
+    staff = []
+    for calendar, practitioner in zip(
+        working_calendars(organization=organization, practitioners=practitioners, window=window),
+        practitioners,
+        strict=True,
+    ):
+        available = sum(
+            (
+                min(i.end, window.end) - max(i.start, window.start)
+                for i in availability(calendar, window, None, closed)
+            ),
+            timedelta(0),
+        )
+        count, booked = per_practitioner.get(practitioner.pk, (0, timedelta(0)))
+        staff.append(
+            {
+                "id": practitioner.pk,
+                "name": str(practitioner),
+                "appointments": count,
+                "booked_minutes": booked // minute,
+                "available_minutes": available // minute,
+                "utilization": round(booked / available, 3) if available else None,
+            }
+        )
+    total = sum(by_status.values())
+    attended = sum(by_status[s] for s in ATTENDED)
+    no_shows = by_status[Appointment.Status.NO_SHOW]
+    return {
+        "start": first,
+        "end": last,
+        "time_zone": str(zone),
+        "total": total,
+        "by_status": by_status,
+        "no_show_rate": round(no_shows / (attended + no_shows), 3) if attended + no_shows else None,
+        "cancellation_rate": round(by_status[Appointment.Status.CANCELLED] / total, 3)
+        if total
+        else None,
+        "practitioners": staff,
+    }
 
 
 def appointment_list(*, actor: Actor) -> QuerySet[Appointment]:

@@ -472,7 +472,7 @@ CASES = {
     },
     **{
         (f"appointment-{name}", "GET"): list_case("appointment", suffix=f"{name}/")
-        for name in ("upcoming", "past", "today")
+        for name in ("upcoming", "past", "today", "analytics")
     },
     **{
         (f"appointment-{name.replace('_', '-')}", "POST"): appointment_action_case(name)

@@ -1,6 +1,6 @@
 """Appointments API: idempotent booking, the lifecycle and the seed 002 lists."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -16,7 +16,7 @@ from caresync.core.errors import ApplicationError
 from caresync.core.rest import StrictSerializer
 from caresync.directory.selectors import patient_list, practitioner_list, service_list
 from caresync.scheduling.models import Appointment
-from caresync.scheduling.selectors import appointment_list
+from caresync.scheduling.selectors import appointment_analytics, appointment_list
 from caresync.scheduling.services import (
     appointment_book,
     appointment_reschedule,
@@ -24,6 +24,7 @@ from caresync.scheduling.services import (
     appointment_update,
     idempotent,
 )
+from caresync.scheduling.slots import local_instant
 
 
 class AppointmentOutput(serializers.ModelSerializer):
@@ -82,6 +83,40 @@ class AppointmentUpdateInput(StrictSerializer):
     notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 
 
+class AnalyticsQuery(serializers.Serializer):
+    start = serializers.DateField(required=False, help_text="First day (default: 30 days ago).")
+    end = serializers.DateField(required=False, help_text="Last day (default: today).")
+    practitioner = serializers.IntegerField(required=False)
+
+    def validate(self, data):
+        if "start" in data and "end" in data:
+            if data["end"] < data["start"]:
+                raise serializers.ValidationError({"end": "Must not be before start."})
+            if (data["end"] - data["start"]).days > 366:
+                raise serializers.ValidationError({"end": "Ask for at most a year at a time."})
+        return data
+
+
+class PractitionerUtilization(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    appointments = serializers.IntegerField()
+    booked_minutes = serializers.IntegerField()
+    available_minutes = serializers.IntegerField()
+    utilization = serializers.FloatField(allow_null=True)
+
+
+class AnalyticsOutput(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    time_zone = serializers.CharField()
+    total = serializers.IntegerField()
+    by_status = serializers.DictField(child=serializers.IntegerField())
+    no_show_rate = serializers.FloatField(allow_null=True)
+    cancellation_rate = serializers.FloatField(allow_null=True)
+    practitioners = PractitionerUtilization(many=True)
+
+
 TRANSITION_ACTIONS = {
     "confirm": "confirm",
     "complete": "complete",
@@ -125,6 +160,7 @@ class AppointmentViewSet(
         "upcoming": "appointment.list",
         "past": "appointment.list",
         "today": "appointment.list",
+        "analytics": "appointment.analytics",
         "cancel": "appointment.cancel",
         "confirm": "appointment.confirm",
         "accept_proposal": "appointment.confirm",
@@ -295,14 +331,38 @@ class AppointmentViewSet(
     def today(self, request):
         """Today's appointments, in the organization's time zone."""
         organization = require_organization(request_actor(request))
-        local = timezone.localtime(timezone=ZoneInfo(organization.time_zone))
-        day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        zone = ZoneInfo(organization.time_zone)
+        today = timezone.localdate(timezone=zone)
         return self._list(
             request,
             self.get_queryset().filter(
-                start__gte=day_start, start__lt=day_start + timedelta(days=1)
+                start__gte=local_instant(today, time(0), zone),
+                start__lt=local_instant(today + timedelta(days=1), time(0), zone),
             ),
         )
+
+    @extend_schema(parameters=[AnalyticsQuery], responses=AnalyticsOutput)
+    @action(detail=False, methods=["get"])
+    def analytics(self, request):
+        """Counts by status, no-show rate (no-shows ÷ visits attended or missed), cancellation
+        rate and utilization per practitioner (booked ÷ working minutes) for organization-local
+        days ``start``–``end``."""
+        params = AnalyticsQuery(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        organization = require_organization(request_actor(request))
+        today = timezone.localdate(timezone=ZoneInfo(organization.time_zone))
+        last = data.get("end") or today
+        first = data.get("start") or last - timedelta(days=30)
+        if (last - first).days > 366:
+            first = last - timedelta(days=366)
+        report = appointment_analytics(
+            organization=organization,
+            first=first,
+            last=last,
+            practitioner_ids=[data["practitioner"]] if "practitioner" in data else None,
+        )
+        return Response(AnalyticsOutput(report).data)
 
 
 def _transition_action(name: str, verb: str, url_path: str):
