@@ -81,7 +81,9 @@ def test_staff_propose_another_time_for_a_request_and_the_patient_accepts(
     assert response.status_code == 302
     request.refresh_from_db()
     assert (request.status, request.start) == ("proposed", at(15))
-    assert AuditEvent.objects.filter(object_id=str(request.pk), action="read").exists()
+    assert AuditEvent.objects.filter(
+        actor=clinic.tenant.doctor, action="read", patient_id=str(clinic.patient.pk)
+    ).exists()
 
     client.force_login(patient_user)
     detail = client.get(reverse("appointment-detail", args=[request.pk])).content.decode()
