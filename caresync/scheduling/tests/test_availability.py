@@ -2,11 +2,14 @@
 editor page), seed 002's doctor schedule endpoints, holidays, and who may change what."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from caresync.core.models import AuditEvent
 from caresync.directory.services import location_save
@@ -26,6 +29,7 @@ from caresync.scheduling.slots import (
     slots_for,
 )
 from caresync.scheduling.tests.conftest import MONDAY, NOW
+from caresync.scheduling.views.availability import week_grid
 
 pytestmark = pytest.mark.django_db
 
@@ -398,6 +402,23 @@ def test_doctor_schedules_use_seed_002_field_names(api_as, clinic):
     assert anyone.json()["count"] == 5  # …but is a practitioner
 
 
+def test_current_schedules_leave_out_rules_that_have_ended(api_as, clinic):
+    availability_rule_save(
+        actor=None,
+        practitioner=clinic.doctor,
+        location=clinic.location,
+        weekday=5,
+        start_time=time(9),
+        end_time=time(12),
+        effective_to=date(2026, 2, 14),
+    )
+    url = f"/api/v1/doctors/{clinic.doctor.pk}/schedules/"
+    client = api_as(clinic.tenant.staff)
+    assert client.get(url).json()["count"] == 6
+    current = client.get(url, {"current": "true"}).json()["results"]
+    assert [r["day_of_week"] for r in current] == [0, 1, 2, 3, 4]
+
+
 def test_nine_to_five_stays_nine_to_five_local_across_the_april_clock_change(api_as, clinic):
     client = api_as(clinic.tenant.patient)
     before = doctor_slots(client, clinic, date(2026, 4, 2))  # Thursday, UTC+11
@@ -722,3 +743,53 @@ def test_admins_close_the_organization_and_others_only_read_the_closures(client,
     client.force_login(clinic.tenant.admin)
     assert client.post(reverse("closure-delete", args=[closure.pk])).status_code == 302
     assert not Closure.objects.exists()
+
+
+@st.composite
+def day_plans(draw):
+    """Non-overlapping intervals (5-minute boundaries) on each weekday, some of them limited
+    to an effective period."""
+    rules, pk = [], 0
+    for weekday in range(7):
+        bounds = sorted(draw(st.sets(st.integers(0, 287), max_size=6)))
+        for start, end in zip(bounds[::2], bounds[1::2], strict=False):
+            pk += 1
+            rules.append(
+                SimpleNamespace(
+                    pk=pk,
+                    weekday=weekday,
+                    start_time=time(start * 5 // 60, start * 5 % 60),
+                    end_time=time(end * 5 // 60, end * 5 % 60),
+                    effective_from=draw(st.sampled_from([None, date(2026, 3, 1), MONDAY])),
+                    effective_to=draw(st.sampled_from([None, date(2026, 3, 4)])),
+                )
+            )
+    return rules
+
+
+def minutes_of(moment) -> int:
+    hours, minutes = (moment if isinstance(moment, str) else moment.strftime("%H:%M")).split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+@given(day_plans())
+def test_week_grid_shows_each_rule_in_effect_once_with_its_exact_length(rules):
+    days = [MONDAY + timedelta(days=n) for n in range(7)]
+    rows = week_grid(rules, days, closed={days[4]})
+    step = minutes_of(rows[1].label) - minutes_of(rows[0].label)
+    shown = [cell for row in rows for cell in row.cells if cell.rule is not None]
+    in_effect = [
+        r
+        for r in rules
+        if (r.effective_from is None or r.effective_from <= days[r.weekday])
+        and (r.effective_to is None or days[r.weekday] <= r.effective_to)
+    ]
+    assert sorted(c.rule.pk for c in shown) == sorted(r.pk for r in in_effect)
+    for cell in shown:
+        length = minutes_of(cell.rule.end_time) - minutes_of(cell.rule.start_time)
+        assert cell.rows * step == length
+        assert cell.day == days[cell.rule.weekday] and cell.closed == (cell.day == days[4])
+    # Every column is filled exactly: one cell per row, or a block covering several.
+    for day in days:
+        covered = sum(c.rows for row in rows for c in row.cells if c.day == day)
+        assert covered == len(rows)
