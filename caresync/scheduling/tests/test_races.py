@@ -14,7 +14,7 @@ from django.db import connection, connections
 from caresync.core.errors import ApplicationError
 from caresync.directory.services import patient_create
 from caresync.scheduling.models import Appointment
-from caresync.scheduling.services import appointment_book, idempotent
+from caresync.scheduling.services import appointment_book, appointment_reschedule, idempotent
 from caresync.scheduling.tests.conftest import NOW
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,6 +70,40 @@ def test_many_clients_booking_the_same_slot_yield_one_appointment(clinic):
     assert Appointment.objects.filter(practitioner=clinic.doctor).count() == 1
 
 
+def test_two_moves_into_one_free_slot_leave_one_there(clinic):
+    first = appointment_book(
+        actor=None,
+        organization=clinic.tenant.organization,
+        patient=clinic.patient,
+        service=clinic.consult,
+        start=START,
+        practitioner=clinic.doctor,
+        now=NOW,
+    )
+    second = appointment_book(
+        actor=None,
+        organization=clinic.tenant.organization,
+        patient=clinic.other_patient,
+        service=clinic.consult,
+        start=START.replace(hour=10),
+        practitioner=clinic.doctor,
+        now=NOW,
+    )
+    target = START.replace(hour=14)
+
+    def move(index):
+        try:
+            appointment_reschedule(
+                actor=None, appointment=(first, second)[index], start=target, now=NOW
+            )
+            return 200
+        except ApplicationError as exc:
+            return exc.status_code
+
+    assert sorted(run_concurrently(move, count=2)) == [200, 409]
+    assert Appointment.objects.filter(start=target).count() == 1
+
+
 def test_duplicate_requests_with_one_idempotency_key_book_once(clinic):
     user = clinic.tenant.staff
 
@@ -90,7 +124,8 @@ def test_duplicate_requests_with_one_idempotency_key_book_once(clinic):
             user=user, key="same-key", payload={"start": START.isoformat()}, handler=handler
         )
 
-    responses = run_concurrently(request)
+    # 100 on SQLite; PostgreSQL's default 100-connection limit is shared with the suite.
+    responses = run_concurrently(request, count=100 if connection.vendor == "sqlite" else 60)
     assert all(response == responses[0] for response in responses)
     assert responses[0][0] == 201
     assert Appointment.objects.count() == 1
