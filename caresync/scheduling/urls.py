@@ -27,6 +27,13 @@ urlpatterns = [
     ),
     path("calendar/", calendar.calendar, name="calendar"),
     path("calendar/events.json", calendar.calendar_events, name="calendar-events"),
+    path("calendar/resources.json", calendar.calendar_resources, name="calendar-resources"),
+    path("calendar/book/", calendar.calendar_book, name="calendar-book"),
+    path(
+        "calendar/appointments/<int:pk>/move/",
+        calendar.calendar_move,
+        name="calendar-move",
+    ),
     path("practitioners/<int:pk>/availability/", availability.availability, name="availability"),
     path(
         "practitioners/<int:pk>/availability/rules/",
