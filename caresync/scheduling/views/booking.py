@@ -80,6 +80,9 @@ def booking(request):
         "alternatives": None,
     }
     base = {"patient": patient.pk if clinic and patient else None}
+    # What the staff calendar chose (a practitioner column, a day, a time) rides along the
+    # steps that come before it is used.
+    ahead = {name: request.GET.get(name, "") for name in ("practitioner", "day", "start")}
 
     if patient is None:
         if not clinic:
@@ -91,7 +94,8 @@ def booking(request):
         context.update(
             step="patient",
             query=query,
-            patient_results=[(p, query_url(patient=p.pk)) for p in found],
+            patient_results=[(p, query_url(ahead, patient=p.pk)) for p in found],
+            ahead=[(name, value) for name, value in ahead.items() if value],
         )
         return render(request, "scheduling/booking.html", context)
     if clinic:
@@ -125,7 +129,7 @@ def booking(request):
         offered = services.filter(practitioners__is_active=True).distinct()
         context.update(
             step="service",
-            services=[(s, query_url(base, service=s.pk)) for s in offered],
+            services=[(s, query_url({**ahead, **base}, service=s.pk)) for s in offered],
         )
         return render(request, "scheduling/booking.html", context)
     context["change_service_url"] = query_url(base, service=None)
@@ -134,8 +138,10 @@ def booking(request):
     if choice is None:
         context.update(
             step="practitioner",
-            any_url=query_url(base, practitioner=ANY),
-            practitioner_options=[(p, query_url(base, practitioner=p.pk)) for p in offering],
+            any_url=query_url({**ahead, **base}, practitioner=ANY),
+            practitioner_options=[
+                (p, query_url({**ahead, **base}, practitioner=p.pk)) for p in offering
+            ],
         )
         return render(request, "scheduling/booking.html", context)
     base["practitioner"] = ANY if choice == ANY else practitioner.pk
