@@ -224,6 +224,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "caresync.scheduling.tasks.expire_requests",
         "schedule": 300.0,
     },
+    "expire-waitlist-offers": {
+        "task": "caresync.scheduling.tasks.expire_waitlist_offers",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------
@@ -303,6 +307,9 @@ OTP_TOTP_ISSUER = "CareSync"
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240)
 REQUEST_HOLD_HOURS = env_int("REQUEST_HOLD_HOURS", 24)
 NO_SHOW_GRACE_MINUTES = env_int("NO_SHOW_GRACE_MINUTES", 15)
+# A freed slot is offered to this many waitlisted patients at once, each link valid this long.
+WAITLIST_OFFER_BATCH = env_int("WAITLIST_OFFER_BATCH", 3)
+WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 120)
 # The password grant stays on for first-party apps (decision 0003); its RFC 9700 warning
 # is acknowledged here rather than hidden from `check --deploy` readers of the code.
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W002"]

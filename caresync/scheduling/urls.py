@@ -3,6 +3,7 @@ from django.urls import path
 from caresync.scheduling.views import appointments, availability, booking, calendar, reschedule
 from caresync.scheduling.views import feeds as calendar_feeds
 from caresync.scheduling.views import series as series_pages
+from caresync.scheduling.views import waitlist as waitlist_pages
 
 urlpatterns = [
     path("book/", booking.booking, name="booking"),
@@ -81,4 +82,8 @@ urlpatterns = [
         calendar_feeds.calendar_feed_settings,
         name="calendar-feed",
     ),
+    path("waitlist/", waitlist_pages.waitlist, name="waitlist"),
+    path("waitlist/join/", waitlist_pages.waitlist_join_page, name="waitlist-join"),
+    path("waitlist/<int:pk>/leave/", waitlist_pages.waitlist_leave_page, name="waitlist-leave"),
+    path("waitlist/offers/<str:token>/", waitlist_pages.waitlist_offer, name="waitlist-offer"),
 ]

@@ -33,6 +33,13 @@ from caresync.scheduling.services.series import (
     appointment_series_preview,
     appointment_series_reschedule,
 )
+from caresync.scheduling.services.waitlist import (
+    waitlist_join,
+    waitlist_leave,
+    waitlist_offer_claim,
+    waitlist_offer_freed_slot,
+    waitlist_offers_expire,
+)
 
 __all__ = [
     "PROPOSABLE",
@@ -60,4 +67,9 @@ __all__ = [
     "idempotent",
     "slot_alternatives",
     "slots_search",
+    "waitlist_join",
+    "waitlist_leave",
+    "waitlist_offer_claim",
+    "waitlist_offer_freed_slot",
+    "waitlist_offers_expire",
 ]

@@ -436,6 +436,7 @@ def appointment_reschedule(
         duration=duration,
     )
     previous_status, previous_start = appointment.status, appointment.start
+    old_practitioner_id, old_end = appointment.practitioner_id, appointment.end
     appointment.start, appointment.end = slot.start, slot.end
     appointment.practitioner_id = slot.practitioner_id
     appointment.status = S.PROPOSED if propose else RESCHEDULABLE[appointment.status]
@@ -460,6 +461,9 @@ def appointment_reschedule(
         from_status=previous_status,
         from_start=previous_start,
         reason=reason,
+    )
+    _offer_freed_time(
+        practitioner_id=old_practitioner_id, start=previous_start, end=old_end, now=now
     )
     return appointment
 
@@ -569,7 +573,22 @@ def appointment_transition(
     if target not in Appointment.BLOCKING:
         appointment.resource_holds.update(blocking=False)
     _record(appointment, actor=actor, event=action, from_status=previous, reason=reason)
+    if target in (S.CANCELLED, S.REJECTED):
+        _offer_freed_time(
+            practitioner_id=appointment.practitioner_id,
+            start=appointment.start,
+            end=appointment.end,
+            now=now,
+        )
     return appointment
+
+
+def _offer_freed_time(*, practitioner_id: int, start: datetime, end: datetime, now) -> None:
+    """After commit, offer time that stopped being booked to the waitlist (not once past)."""
+    from caresync.scheduling.services.waitlist import offer_time_later  # imports this module
+
+    if end > now:
+        offer_time_later(practitioner_id=practitioner_id, start=start, end=end)
 
 
 def appointment_requests_expire(*, now: datetime | None = None) -> int:
