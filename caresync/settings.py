@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "caresync.core",
     "caresync.directory",
     "caresync.scheduling",
+    "caresync.records",
     "caresync.notifications",
     "caresync.web",
 ]
