@@ -20,6 +20,7 @@ from caresync.scheduling.api import feeds as feeds_api
 from caresync.scheduling.api import availability as availability_api
 from caresync.scheduling.api import series as series_api
 from caresync.scheduling.api import slots as slots_api
+from caresync.scheduling.api import waitlist as waitlist_api
 
 # Swagger UI and ReDoc set inline styles (and ReDoc runs a blob: worker); only these two
 # pages relax the policy, for styles and workers, never for scripts.
@@ -56,6 +57,7 @@ router.register(
     basename="availability-exception",
 )
 router.register("closures", availability_api.ClosureViewSet, basename="closure")
+router.register("waitlist", waitlist_api.WaitlistEntryViewSet, basename="waitlist")
 
 auth_urlpatterns = [
     path("token/", oauth_views.TokenView.as_view(), name="oauth-token"),

@@ -304,6 +304,32 @@ def series_body(tenant):
     }
 
 
+def waitlist_case(tenant):
+    """The tenant's own patient waiting for the service, offered Wed 6 Mar 2030 09:00 with
+    the doctor: (entry id, claim token). Made once per tenant and test."""
+    cached = getattr(tenant, "_waitlist", None)
+    if cached:
+        return cached
+    from datetime import UTC, datetime
+
+    from caresync.scheduling.services import waitlist_join, waitlist_offer_freed_slot
+    from caresync.scheduling.waitlist_selectors import waitlist_offer_token
+
+    entry = waitlist_join(
+        actor=None,
+        organization=tenant.organization,
+        patient=directory(tenant)["patient"],
+        service=directory(tenant)["service"],
+    )
+    (offer,) = waitlist_offer_freed_slot(
+        practitioner_id=pk(tenant, "doctor"),
+        start=datetime(2030, 3, 6, 9, tzinfo=UTC),
+        end=datetime(2030, 3, 6, 9, 15, tzinfo=UTC),
+    )
+    tenant._waitlist = (entry.pk, waitlist_offer_token(offer))
+    return tenant._waitlist
+
+
 PATIENT_BODY = {"given_name": "Casey", "family_name": "Matrix", "date_of_birth": "1990-05-06"}
 
 
@@ -538,6 +564,21 @@ CASES = {
     ("break-glass-review", "POST"): lambda t: (
         f"/api/v1/break-glass/{break_glass_id(t)}/review/",
         {"note": "Checked with the ED."},
+    ),
+    ("waitlist-list", "GET"): lambda t: ("/api/v1/waitlist/", None),
+    ("waitlist-list", "POST"): lambda t: (
+        "/api/v1/waitlist/",
+        {"patient": pk(t, "patient"), "service": pk(t, "service"), "preferred_times": ["morning"]},
+    ),
+    ("waitlist-detail", "GET"): lambda t: (f"/api/v1/waitlist/{waitlist_case(t)[0]}/", None),
+    ("waitlist-detail", "DELETE"): lambda t: (
+        f"/api/v1/waitlist/{waitlist_case(t)[0]}/",
+        {"reason": "Matrix check"},
+    ),
+    ("waitlist-offers", "GET"): lambda t: (f"/api/v1/waitlist/{waitlist_case(t)[0]}/offers/", None),
+    ("waitlist-offer-claim", "POST"): lambda t: (
+        "/api/v1/waitlist/offers/claim/",
+        {"token": waitlist_case(t)[1]},
     ),
 }
 

@@ -406,3 +406,151 @@ def test_a_tampered_claim_link_is_404(client, clinic, freed_nine):
     assert client.get(f"/waitlist/offers/{token[:-1]}A/").status_code == 404
     assert client.post(f"/waitlist/offers/{token[:-1]}A/").status_code == 404
     assert not Appointment.objects.filter(start=at(9), status="scheduled").exists()
+
+
+# --- API ------------------------------------------------------------------------------------
+
+
+def link_account(clinic, patient=None):
+    """Give ``clinic.patient`` (or ``patient``) the tenant's patient login."""
+    from caresync.directory.services import patient_update
+
+    patient_update(actor=None, patient=patient or clinic.patient, user=clinic.tenant.patient)
+    return clinic.tenant.patient
+
+
+def test_patients_join_for_themselves_and_see_only_their_own_entries(api_as, clinic):
+    client = api_as(link_account(clinic))
+    join(clinic, clinic.other_patient)
+
+    joined = client.post(
+        "/api/v1/waitlist/",
+        {"service": clinic.consult.pk, "preferred_times": ["evening", "morning"]},
+        format="json",
+    )
+
+    assert joined.status_code == 201, joined.content
+    body = joined.json()
+    assert (body["patient"], body["status"]) == (clinic.patient.pk, "waiting")
+    assert body["preferred_times"] == ["morning", "evening"]
+    assert body["practitioner"] is None
+    for_someone_else = client.post(
+        "/api/v1/waitlist/",
+        {"patient": clinic.other_patient.pk, "service": clinic.mri.pk},
+        format="json",
+    )
+    assert for_someone_else.status_code == 404
+    listed = client.get("/api/v1/waitlist/").json()["results"]
+    assert [e["patient"] for e in listed] == [clinic.patient.pk]
+    again = client.post("/api/v1/waitlist/", {"service": clinic.consult.pk}, format="json")
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "already_waiting"
+
+
+def test_the_clinic_sees_the_waitlist_in_join_order_with_filters_and_reads_are_audited(
+    api_as, clinic
+):
+    from caresync.core.models import AuditEvent
+
+    later = new_patient(clinic, "Zed")
+    first = join(clinic, later)
+    second = join(clinic, clinic.patient, service=clinic.mri, practitioner=clinic.doctor)
+    client = api_as(clinic.tenant.staff)
+
+    listed = client.get("/api/v1/waitlist/").json()["results"]
+    assert [e["id"] for e in listed] == [first.pk, second.pk]
+    assert listed[1]["practitioner_name"] == str(clinic.doctor)
+    mri_only = client.get("/api/v1/waitlist/", {"service": clinic.mri.pk}).json()["results"]
+    assert [e["id"] for e in mri_only] == [second.pk]
+    assert client.get("/api/v1/waitlist/", {"status": "booked"}).json()["results"] == []
+    reads = AuditEvent.objects.filter(action="read", actor=clinic.tenant.staff)
+    assert {str(later.pk), str(clinic.patient.pk)} <= set(
+        reads.values_list("patient_id", flat=True)
+    )
+
+
+def test_bad_waitlist_input_is_a_field_error(api_as, clinic):
+    client = api_as(clinic.tenant.staff)
+    for body, field in (
+        ({"patient": clinic.patient.pk, "service": clinic.consult.pk, "colour": "red"}, "colour"),
+        (
+            {"patient": clinic.patient.pk, "service": clinic.consult.pk, "preferred_times": ["x"]},
+            "preferred_times",
+        ),
+        ({"service": clinic.consult.pk}, "patient"),
+        (
+            {
+                "patient": clinic.patient.pk,
+                "service": clinic.consult.pk,
+                "earliest_date": "2026-03-09",
+                "latest_date": "2026-03-02",
+            },
+            "latest_date",
+        ),
+    ):
+        response = client.post("/api/v1/waitlist/", body, format="json")
+        assert response.status_code == 400, (body, response.content)
+        assert field in response.json()["error"]["fields"]
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_leaving_through_the_api(api_as, clinic, django_capture_on_commit_callbacks):
+    patient_user = link_account(clinic)
+    own = join(clinic, clinic.patient)
+    someone_elses = join(clinic, clinic.other_patient)
+    client = api_as(patient_user)
+
+    assert client.delete(f"/api/v1/waitlist/{someone_elses.pk}/").status_code == 404
+    left = client.delete(f"/api/v1/waitlist/{own.pk}/", {"reason": "Sorted"}, format="json")
+    assert left.status_code == 200
+    assert left.json()["status"] == "cancelled"
+    assert client.delete(f"/api/v1/waitlist/{own.pk}/").status_code == 409
+
+    removed = api_as(clinic.tenant.staff).delete(f"/api/v1/waitlist/{someone_elses.pk}/")
+    assert removed.status_code == 200
+    someone_elses.refresh_from_db()
+    assert someone_elses.status == "cancelled"
+
+
+def test_claiming_through_the_api_books_for_the_entrys_patient_only(api_as, clinic, freed_nine):
+    first, second, _, _ = freed_nine
+    patient_user = link_account(clinic, patient=second.patient)
+    first_token = waitlist_offer_token(offers_to(first)[0])
+
+    not_theirs = api_as(patient_user).post(
+        "/api/v1/waitlist/offers/claim/", {"token": first_token}, format="json"
+    )
+    assert not_theirs.status_code == 404
+    offers = api_as(patient_user).get(f"/api/v1/waitlist/{second.pk}/offers/").json()
+    assert [(o["status"], o["start"][:16]) for o in offers] == [("open", "2026-03-01T22:00")]
+
+    claimed = api_as(patient_user).post(
+        "/api/v1/waitlist/offers/claim/",
+        {"token": waitlist_offer_token(offers_to(second)[0])},
+        format="json",
+    )
+    assert claimed.status_code == 201, claimed.content
+    assert claimed.json()["patient"] == second.patient.pk
+    late = api_as(clinic.tenant.staff).post(
+        "/api/v1/waitlist/offers/claim/", {"token": first_token}, format="json"
+    )
+    assert late.status_code == 409
+    assert late.json()["error"]["code"] == "offer_taken"
+    bogus = api_as(clinic.tenant.staff).post(
+        "/api/v1/waitlist/offers/claim/", {"token": "nope"}, format="json"
+    )
+    assert bogus.status_code == 404
+
+
+def test_another_organization_sees_nothing_of_the_waitlist(api_as, clinic, freed_nine, tenant_b):
+    entry = freed_nine[0]
+    client = api_as(tenant_b.staff)
+    assert client.get("/api/v1/waitlist/").json()["results"] == []
+    assert client.get(f"/api/v1/waitlist/{entry.pk}/").status_code == 404
+    assert client.get(f"/api/v1/waitlist/{entry.pk}/offers/").status_code == 404
+    assert client.delete(f"/api/v1/waitlist/{entry.pk}/").status_code == 404
+    token = waitlist_offer_token(offers_to(entry)[0])
+    claim = client.post("/api/v1/waitlist/offers/claim/", {"token": token}, format="json")
+    assert claim.status_code == 404
+    entry.refresh_from_db()
+    assert entry.status == "offered"
