@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.urls import reverse
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vDuration
 
 from caresync.directory.models import Patient, Practitioner, Service
 from caresync.scheduling.models import Appointment
@@ -139,7 +139,7 @@ def practitioner_calendar(
     )
     # RFC 7986 requires VALUE=DURATION; X-PUBLISHED-TTL is the older spelling Outlook reads.
     calendar["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"
-    calendar.add("X-PUBLISHED-TTL", FEED_REFRESH)
+    calendar.add("X-PUBLISHED-TTL", vDuration(FEED_REFRESH))
     calendar.add("X-WR-TIMEZONE", zone.key)
     events = []
     for appointment in appointments:

@@ -101,6 +101,7 @@ def test_feed_has_a_sydney_vtimezone_and_keeps_nine_oclock_across_the_dst_change
     assert calendar.calendar_name == f"{clinic.doctor} · CareSync"
     assert calendar.refresh_interval == timedelta(hours=1)
     assert "REFRESH-INTERVAL;VALUE=DURATION:PT1H" in raw
+    assert "X-PUBLISHED-TTL:PT1H" in raw
 
 
 @time_machine.travel(NOW, tick=False)
