@@ -26,6 +26,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem(
         "Calendar", "calendar", "calendar-days", frozenset({"org_admin", "practitioner", "staff"})
     ),
+    NavItem(
+        "Waitlist", "waitlist", "list-checks", frozenset({"org_admin", "practitioner", "staff"})
+    ),
     NavItem("Patients", "patient-list", "users", frozenset({"org_admin", "practitioner", "staff"})),
     NavItem(
         "Practitioners",
@@ -34,6 +37,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         frozenset({"org_admin", "practitioner", "staff", "patient"}),
     ),
     NavItem("Services", "service-list", "clipboard-list", frozenset({"org_admin"})),
+    NavItem("Working hours", "closures", "clock", frozenset({"org_admin", "staff"})),
     NavItem("Members", "org-members", "users", frozenset({"org_admin"})),
     NavItem(
         "Audit trail", "audit-events", "shield-check", frozenset({"org_admin", "platform_admin"})

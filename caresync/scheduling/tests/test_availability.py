@@ -745,6 +745,19 @@ def test_admins_close_the_organization_and_others_only_read_the_closures(client,
     assert not Closure.objects.exists()
 
 
+@pytest.mark.parametrize(("who", "shown"), [("admin", True), ("staff", True), ("patient", False)])
+def test_the_sidebar_leads_admins_and_front_desk_to_everyones_working_hours(
+    client, clinic, who, shown
+):
+    client.force_login(getattr(clinic.tenant, who))
+    nav = {item["label"]: item["url"] for item in client.get("/").context["nav_items"]}
+    assert ("Working hours" in nav) is shown
+    if shown:
+        html = client.get(nav["Working hours"]).content.decode()
+        assert reverse("availability", args=[clinic.doctor.pk]) in html
+        assert reverse("availability", args=[clinic.second_doctor.pk]) in html
+
+
 @st.composite
 def day_plans(draw):
     """Non-overlapping intervals (5-minute boundaries) on each weekday, some of them limited

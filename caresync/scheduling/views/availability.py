@@ -362,8 +362,9 @@ def availability_exception_remove(request, pk: int, exception_pk: int):
 
 @login_required
 def closures(request):
-    """The organization's closure days and the public holidays of the coming year; admins
-    add and remove closures."""
+    """Working hours and closed days of the organization: every practitioner's schedule
+    (links to their editor), closure days (admins add and remove them) and the public
+    holidays of the coming year."""
     actor = authorize_page(request, "availability.view")
     organization = actor.organization
     if organization is None:
@@ -395,6 +396,9 @@ def closures(request):
         {
             "organization": organization,
             "closures": closure_list(actor=actor).filter(end_date__gte=today),
+            "practitioners": practitioner_list(actor=actor)
+            .filter(is_active=True)
+            .order_by("user__last_name", "user__first_name", "pk"),
             "public_holidays": public,
             "can_manage": can_manage,
             "form": form if can_manage else None,
