@@ -10,10 +10,12 @@ from django.utils import timezone
 from caresync.accounts.models import Organization
 from caresync.core.errors import ApplicationError
 from caresync.directory.models import Location, Patient, Practitioner, Service
-from caresync.scheduling.models import Appointment, AvailabilityRule
+from caresync.scheduling.models import Appointment, AppointmentSeries, AvailabilityRule
 from caresync.scheduling.services import (
     appointment_book,
     appointment_reschedule,
+    appointment_series_book,
+    appointment_series_cancel,
     appointment_transition,
     availability_rule_save,
 )
@@ -136,6 +138,101 @@ def _appointments(organization: Organization, rng: random.Random, log) -> None:
     log(f"{organization.name}: {made} appointments over four weeks")
 
 
+# Recurring series: service, practitioner kind, first visit (weeks from this week), rule,
+# reason. Past visits took place; the fortnightly review's last visit is cancelled.
+SERIES = [
+    ("Nurse phone call", "nurse", -2, "FREQ=WEEKLY;COUNT=6", "Weekly blood-pressure check-in"),
+    ("GP consultation (30 min)", "doctor", 1, "FREQ=WEEKLY;INTERVAL=2;COUNT=4", "Diabetes review"),
+]
+SERIES_TIMES = [time(12), time(16, 30), time(9), time(13, 30)]
+
+
+def _series_booked(organization, patient, practitioners, service, first_day, rrule, reason):
+    """The first (weekday, time, practitioner) at which every visit is free, or None.
+    Holidays (Easter Monday, Holi…) rule out whole weekdays, so every weekday is tried, and
+    a week later too (in Nepal, six weeks from mid-February hold a holiday on every
+    weekday)."""
+    zone = ZoneInfo(organization.time_zone)
+    for days, at, practitioner in (
+        (w * 7 + d, t, p)
+        for w in (0, 1)
+        for d in (1, 2, 3, 4, 5)
+        for t in SERIES_TIMES
+        for p in practitioners
+    ):
+        start = datetime.combine(first_day + timedelta(days=days), at, tzinfo=zone)
+        try:
+            return appointment_series_book(
+                actor=None,
+                organization=organization,
+                patient=patient,
+                practitioner=practitioner,
+                service=service,
+                first_start=start,
+                rrule=rrule,
+                reason=reason,
+                now=start - timedelta(days=1),
+            )
+        except ApplicationError:
+            continue  # a taken time or a holiday: try another day, time or practitioner
+    return None
+
+
+def _series(organization: Organization, log) -> None:
+    if AppointmentSeries.objects.filter(organization=organization).exists():
+        return
+    today = timezone.localdate(timezone=ZoneInfo(organization.time_zone))
+    monday = today - timedelta(days=today.weekday())
+    # The demo patient login (patient1@…) gets the first series; someone else the second.
+    demo_login = f"patient1@{organization.slug}.test"
+    patients = sorted(
+        Patient.objects.filter(organization=organization, is_active=True)
+        .select_related("user")
+        .order_by("pk"),
+        key=lambda patient: getattr(patient.user, "email", "") != demo_login,
+    )
+    made = 0
+    for index, (name, kind, weeks, rrule, reason) in enumerate(SERIES):
+        service = Service.objects.filter(organization=organization, name=name).first()
+        practitioners = list(
+            Practitioner.objects.filter(organization=organization, kind=kind, is_active=True)
+        )
+        if service is None or not practitioners or len(patients) <= index:
+            continue
+        series = _series_booked(
+            organization,
+            patients[index],
+            practitioners,
+            service,
+            monday + timedelta(weeks=weeks) - timedelta(days=1),
+            rrule,
+            reason,
+        )
+        if series is None:
+            continue
+        made += 1
+        visits = list(series.appointments.order_by("start"))
+        for visit in visits:
+            if visit.end < timezone.now():
+                for action in ("confirm", "check_in", "start", "complete"):
+                    appointment_transition(
+                        actor=None,
+                        appointment=visit,
+                        action=action,
+                        now=visit.end + timedelta(minutes=5),
+                    )
+        if index == 1:
+            appointment_series_cancel(
+                actor=None,
+                series=series,
+                from_appointment=visits[-1],
+                only_this=True,
+                reason="Patient away that week",
+                now=visits[-1].start - timedelta(days=3),
+            )
+    log(f"{organization.name}: {made} recurring series")
+
+
 def seed(log) -> list:
     rng = random.Random(5)  # noqa: S311 - demo data, reproducible
     for organization in Organization.objects.filter(slug__in=["harbour-health", "himalaya-care"]):
@@ -145,4 +242,5 @@ def seed(log) -> list:
             continue
         _rules(organization, location, practitioners)
         _appointments(organization, rng, log)
+        _series(organization, log)
     return []

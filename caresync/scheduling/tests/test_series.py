@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -547,3 +548,32 @@ def test_a_patient_may_not_move_an_occurrence_inside_the_window(clinic):
         move(series, at=time(11), by_patient=True, now=first.start - timedelta(hours=2))
     assert refused.value.code == "cancellation_window"
     assert {local(a.start).hour for a in occurrences(series)} == {9}
+
+
+# --- Demo data -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@time_machine.travel(datetime(2026, 3, 4, 5, tzinfo=UTC), tick=False)
+def test_the_demo_has_series_with_past_visits_done_and_is_seeded_once():
+    from django.core.management import call_command
+
+    call_command("seed_demo", quiet_logins=True)
+    all_series = list(AppointmentSeries.objects.select_related("organization"))
+    assert len(all_series) == 4  # two in each demo organization
+    for series in all_series:
+        zone = ZoneInfo(series.time_zone)
+        visits = list(series.appointments.order_by("start"))
+        assert len({v.start.astimezone(zone).time() for v in visits}) == 1
+        past = [v.status for v in visits if v.end < datetime.now(tz=UTC)]
+        assert set(past) <= {"completed"}
+    weekly = [s for s in all_series if s.rrule == "FREQ=WEEKLY;COUNT=6"]
+    for series in weekly:  # begun before today: some visits done, the rest to come
+        statuses = list(series.appointments.values_list("status", flat=True))
+        assert "completed" in statuses and "scheduled" in statuses
+        assert series.patient.user.email == f"patient1@{series.organization.slug}.test"
+    fortnightly = [s for s in all_series if "INTERVAL=2" in s.rrule]
+    assert all(s.appointments.filter(status="cancelled").count() == 1 for s in fortnightly)
+
+    call_command("seed_demo", quiet_logins=True)
+    assert AppointmentSeries.objects.count() == 4
