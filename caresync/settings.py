@@ -342,6 +342,8 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 PATIENT_PHOTO_MAX_BYTES = env_int("PATIENT_PHOTO_MAX_BYTES", 2 * 1024 * 1024)
+# Clinical attachments (PDF, PNG, JPEG, DICOM), checked by content.
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
 
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

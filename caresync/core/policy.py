@@ -40,6 +40,10 @@ SCOPE_RESOURCES = (
     "Schedule",
     "Slot",
     "Appointment",
+    "Composition",
+    "DocumentReference",
+    "DiagnosticReport",
+    "CodeSystem",
 )
 SCOPE_CONTEXTS = ("patient", "user", "system")
 SCOPE_ACCESS = ("read", "write", "*")
@@ -113,6 +117,47 @@ def _own_schedule(actor: Actor, obj) -> bool:
     practitioner = getattr(obj, "practitioner", obj)
     return actor.user is not None and practitioner.user_id == actor.user.pk
 
+
+def _clinical_read(actor: Actor, obj) -> bool:
+    """Clinical content (``obj``: a patient, record, note or attachment): org admins all;
+    practitioners with a care relationship or break-glass; staff with an access grant;
+    patients their own released records."""
+    if not _same_organization(actor, obj):
+        return False
+    from caresync.records.access import clinical_read_allowed
+
+    return clinical_read_allowed(actor, obj)
+
+
+def _clinical_care(actor: Actor, obj) -> bool:
+    """Practitioners with a care relationship with the patient (or break-glass)."""
+    if not _same_organization(actor, obj):
+        return False
+    from caresync.records.access import clinical_care_allowed
+
+    return clinical_care_allowed(actor, obj)
+
+
+def _clinical_author(actor: Actor, obj) -> bool:
+    """Only the practitioner who wrote it (or uploaded it)."""
+    if not _same_organization(actor, obj):
+        return False
+    from caresync.records.access import clinical_author
+
+    return clinical_author(actor, obj)
+
+
+def _clinical_author_or_admin(actor: Actor, obj) -> bool:
+    """The author, or an admin of the organization."""
+    if not _same_organization(actor, obj):
+        return False
+    from caresync.records.access import clinical_author
+
+    return ORG_ADMIN in actor.roles or clinical_author(actor, obj)
+
+
+CLINICAL_READERS = frozenset({ORG_ADMIN, PRACTITIONER, STAFF, PATIENT})
+CLINICAL_AUTHORS = frozenset({PRACTITIONER})
 
 RULES: dict[str, Rule] = {
     "profile.view": Rule(frozenset({USER}), "User", "read", "See own profile and roles"),
@@ -317,6 +362,107 @@ RULES: dict[str, Rule] = {
     ),
     "break_glass.review": Rule(
         ADMINS, "AuditEvent", "read", "Review break-glass accesses for the organization"
+    ),
+    # Clinical records. Platform admins run installations, not care: no clinical content.
+    "record.view": Rule(
+        CLINICAL_READERS,
+        "Composition",
+        "read",
+        "Read medical records and their versions (care relationship; staff with a grant; "
+        "patients their own released records)",
+        _clinical_read,
+    ),
+    "record.create": Rule(
+        CLINICAL_AUTHORS,
+        "Composition",
+        "write",
+        "Write a medical record for a patient in one's care",
+        _clinical_care,
+    ),
+    "record.update": Rule(
+        CLINICAL_AUTHORS,
+        "Composition",
+        "write",
+        "Edit, sign or amend one's own medical record (a new version each time)",
+        _clinical_author,
+    ),
+    "record.retract": Rule(
+        ADMINS - {PLATFORM_ADMIN} | CLINICAL_AUTHORS,
+        "Composition",
+        "write",
+        "Retract a medical record as entered in error, with a reason (author or org admin)",
+        _clinical_author_or_admin,
+    ),
+    "note.view": Rule(
+        CLINICAL_READERS - {PATIENT},
+        "Composition",
+        "read",
+        "Read the clinical notes timeline and note versions (care relationship; staff with "
+        "a grant)",
+        _clinical_read,
+    ),
+    "note.create": Rule(
+        CLINICAL_AUTHORS,
+        "Composition",
+        "write",
+        "Write a clinical note for a patient in one's care",
+        _clinical_care,
+    ),
+    "note.update": Rule(
+        CLINICAL_AUTHORS,
+        "Composition",
+        "write",
+        "Edit, sign or amend one's own note (a new version each time)",
+        _clinical_author,
+    ),
+    "note.pin": Rule(
+        CLINICAL_AUTHORS,
+        "Composition",
+        "write",
+        "Pin or unpin a note on the timeline of a patient in one's care",
+        _clinical_care,
+    ),
+    "note.retract": Rule(
+        ADMINS - {PLATFORM_ADMIN} | CLINICAL_AUTHORS,
+        "Composition",
+        "write",
+        "Retract a note as entered in error, with a reason (author or org admin)",
+        _clinical_author_or_admin,
+    ),
+    "attachment.view": Rule(
+        CLINICAL_READERS,
+        "DocumentReference",
+        "read",
+        "List and download clinical attachments (audited; patients: those of their released "
+        "records)",
+        _clinical_read,
+    ),
+    "attachment.upload": Rule(
+        CLINICAL_AUTHORS,
+        "DocumentReference",
+        "write",
+        "Upload a file to the chart of a patient in one's care",
+        _clinical_care,
+    ),
+    "attachment.retract": Rule(
+        ADMINS - {PLATFORM_ADMIN} | CLINICAL_AUTHORS,
+        "DocumentReference",
+        "write",
+        "Retract an attachment as entered in error (uploader or org admin)",
+        _clinical_author_or_admin,
+    ),
+    "icd10.search": Rule(
+        CLINIC - {PLATFORM_ADMIN},
+        "CodeSystem",
+        "read",
+        "Search the ICD-10 code list",
+    ),
+    "clinical_access.manage": Rule(
+        frozenset({ORG_ADMIN}),
+        "PractitionerRole",
+        "write",
+        "Grant and revoke a staff member's time-limited read access to clinical content",
+        _same_organization,
     ),
 }
 
