@@ -15,9 +15,10 @@ from caresync.accounts import api as accounts_api
 from caresync.accounts import oauth_views
 from caresync.core import api as core_api
 from caresync.directory import api as directory_api
+from caresync.records import api as records_api
 from caresync.scheduling.api import appointments as appointments_api
-from caresync.scheduling.api import feeds as feeds_api
 from caresync.scheduling.api import availability as availability_api
+from caresync.scheduling.api import feeds as feeds_api
 from caresync.scheduling.api import series as series_api
 from caresync.scheduling.api import slots as slots_api
 from caresync.scheduling.api import waitlist as waitlist_api
@@ -57,6 +58,14 @@ router.register(
     basename="availability-exception",
 )
 router.register("closures", availability_api.ClosureViewSet, basename="closure")
+router.register("medical-records", records_api.MedicalRecordViewSet, basename="medical-record")
+router.register("notes", records_api.ClinicalNoteViewSet, basename="note")
+router.register("attachments", records_api.AttachmentViewSet, basename="attachment")
+router.register(
+    "clinical-access-grants",
+    records_api.ClinicalAccessGrantViewSet,
+    basename="clinical-access-grant",
+)
 router.register("waitlist", waitlist_api.WaitlistEntryViewSet, basename="waitlist")
 
 auth_urlpatterns = [
@@ -76,12 +85,15 @@ urlpatterns = [
     path("auth/", include(auth_urlpatterns)),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
     path("slots/", slots_api.SlotsView.as_view(), name="api-slots"),
-    path(
-        "practitioners/<int:pk>/calendar-feed/",
-        feeds_api.CalendarFeedView.as_view(),
-        name="practitioner-calendar-feed",
-    ),
     path("holidays/", availability_api.HolidaysView.as_view(), name="api-holidays"),
+    path("icd10/", records_api.Icd10SearchView.as_view(), name="icd10-search"),
+    path("records/<int:pk>/versions/", records_api.VersionsView.as_view(), name="record-versions"),
+    # Seed 002, before the router's patient routes.
+    path(
+        "patients/<int:pk>/medical-records/",
+        records_api.PatientMedicalRecordsView.as_view(),
+        name="patient-medical-records",
+    ),
     # Seed 002's per-doctor endpoints (and the same for every kind), before the router's
     # doctor and practitioner routes.
     path(
@@ -113,6 +125,11 @@ urlpatterns = [
         "practitioners/<int:pk>/available-slots/",
         availability_api.PractitionerAvailableSlotsView.as_view(),
         name="practitioner-available-slots",
+    ),
+    path(
+        "practitioners/<int:pk>/calendar-feed/",
+        feeds_api.CalendarFeedView.as_view(),
+        name="practitioner-calendar-feed",
     ),
     path("", include(router.urls)),
 ]

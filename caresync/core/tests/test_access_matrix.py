@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from caresync.accounts.api import PublicEndpoint
 from caresync.accounts.permissions import policy_for
-from caresync.core.policy import RULES, _own_schedule
+from caresync.core.policy import RULES, _clinical_author, _clinical_author_or_admin, _own_schedule
 from caresync.directory.tests.test_patient_photo import png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -330,6 +330,72 @@ def waitlist_case(tenant):
     return tenant._waitlist
 
 
+def clinical(tenant):
+    """The tenant's clinical content (made once per tenant and test): the nurse on the own
+    patient's care team, a staff read grant, and the doctor's signed record and note with a
+    PDF on the record."""
+    cached = getattr(tenant, "_clinical", None)
+    if cached:
+        return cached
+    from caresync.directory.services import care_team_assign, practitioner_profile_create
+    from caresync.records.services import (
+        attachment_upload,
+        clinical_access_grant,
+        clinical_note_create,
+        medical_record_create,
+    )
+
+    patient = directory(tenant)["patient"]
+    doctor = directory(tenant)["doctor"]
+    nurse = practitioner_profile_create(actor=None, membership=tenant.nurse.memberships.get())
+    care_team_assign(actor=None, patient=patient, practitioner=nurse, role="primary_nurse")
+    record = medical_record_create(
+        actor=tenant.doctor,
+        patient=patient,
+        practitioner=doctor,
+        diagnosis_code="J45.9",
+        treatment="Inhaled salbutamol as needed",
+        finalize=True,
+    )
+    cached = {
+        "grant": clinical_access_grant(
+            actor=tenant.admin,
+            organization=tenant.organization,
+            user=tenant.staff,
+            reason="Matrix audit work",
+        ),
+        "record": record,
+        "note": clinical_note_create(
+            actor=tenant.doctor, patient=patient, author=doctor, body="<p>Reviewed.</p>"
+        ),
+        "attachment": attachment_upload(
+            actor=tenant.doctor,
+            patient=patient,
+            record=record,
+            upload=SimpleUploadedFile("spirometry.pdf", PDF_BYTES),
+        ),
+    }
+    tenant._clinical = cached
+    return cached
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def clinical_case(route: str, name: str, body=None, suffix: str = ""):
+    """``/api/v1/<route>/<id of the tenant's record, note, attachment or grant>/<suffix>``."""
+
+    def case(tenant):
+        return f"/api/v1/{route}/{clinical(tenant)[name].pk}/{suffix}", body
+
+    return case
+
+
+RECORD_BODY = {"diagnosis_code": "J45.9", "treatment": "Montelukast", "reason": "Matrix edit"}
+NOTE_BODY = {"body": "<p>Amended.</p>", "reason": "Matrix edit"}
+RETRACT_BODY = {"reason": "Matrix retraction"}
+
+
 PATIENT_BODY = {"given_name": "Casey", "family_name": "Matrix", "date_of_birth": "1990-05-06"}
 
 
@@ -559,6 +625,66 @@ CASES = {
         f"/api/v1/appointment-series/{series_id(t)}/reschedule/",
         {"time": "11:00", "reason": "Matrix check"},
     ),
+    ("medical-record-list", "GET"): lambda t: ("/api/v1/medical-records/", None),
+    ("medical-record-list", "POST"): lambda t: (
+        "/api/v1/medical-records/",
+        {"patient": clinical(t)["record"].patient_id, "diagnosis_code": "J45.9"},
+    ),
+    **{
+        ("medical-record-detail", method): clinical_case("medical-records", "record", body)
+        for method, body in (
+            ("GET", None),
+            ("PUT", RECORD_BODY),
+            ("PATCH", RECORD_BODY),
+            ("DELETE", RETRACT_BODY),
+        )
+    },
+    ("medical-record-finalize", "POST"): clinical_case(
+        "medical-records", "record", suffix="finalize/"
+    ),
+    ("record-versions", "GET"): clinical_case("records", "record", suffix="versions/"),
+    ("patient-medical-records", "GET"): lambda t: (
+        f"/api/v1/patients/{clinical(t)['record'].patient_id}/medical-records/",
+        None,
+    ),
+    ("note-list", "GET"): lambda t: ("/api/v1/notes/", None),
+    ("note-list", "POST"): lambda t: (
+        "/api/v1/notes/",
+        {"patient": clinical(t)["note"].patient_id, "body": "Called back."},
+    ),
+    **{
+        ("note-detail", method): clinical_case("notes", "note", body)
+        for method, body in (
+            ("GET", None),
+            ("PUT", NOTE_BODY),
+            ("PATCH", NOTE_BODY),
+            ("DELETE", RETRACT_BODY),
+        )
+    },
+    ("note-sign", "POST"): clinical_case("notes", "note", suffix="sign/"),
+    ("note-pin", "POST"): clinical_case("notes", "note", {"pinned": True}, suffix="pin/"),
+    ("note-versions", "GET"): clinical_case("notes", "note", suffix="versions/"),
+    ("attachment-list", "GET"): lambda t: ("/api/v1/attachments/", None),
+    ("attachment-list", "POST"): lambda t: (
+        "/api/v1/attachments/",
+        Multipart(
+            file=SimpleUploadedFile("scan.pdf", PDF_BYTES),
+            patient=clinical(t)["record"].patient_id,
+        ),
+    ),
+    ("attachment-detail", "GET"): clinical_case("attachments", "attachment"),
+    ("attachment-detail", "DELETE"): clinical_case("attachments", "attachment", RETRACT_BODY),
+    ("attachment-download", "GET"): clinical_case("attachments", "attachment", suffix="download/"),
+    ("icd10-search", "GET"): lambda t: ("/api/v1/icd10/?q=asthma", None),
+    ("clinical-access-grant-list", "GET"): lambda t: ("/api/v1/clinical-access-grants/", None),
+    ("clinical-access-grant-list", "POST"): lambda t: (
+        "/api/v1/clinical-access-grants/",
+        {"user": t.staff.pk, "reason": "Coding audit for March", "days": 3},
+    ),
+    ("clinical-access-grant-detail", "GET"): clinical_case("clinical-access-grants", "grant"),
+    ("clinical-access-grant-revoke", "POST"): clinical_case(
+        "clinical-access-grants", "grant", suffix="revoke/"
+    ),
     ("break-glass-list", "GET"): lambda t: ("/api/v1/break-glass/", None),
     ("break-glass-detail", "GET"): lambda t: (f"/api/v1/break-glass/{break_glass_id(t)}/", None),
     ("break-glass-review", "POST"): lambda t: (
@@ -581,6 +707,8 @@ CASES = {
         {"token": waitlist_case(t)[1]},
     ),
 }
+
+NURSE_NOT_OWNER = (_own_schedule, _clinical_author, _clinical_author_or_admin)
 
 ROLE_USERS = {  # role label → (attribute of the tenant fixture or None, policy roles held)
     "org_admin": ("admin", {"user", "org_admin"}),
@@ -668,9 +796,10 @@ def test_role_matrix_in_own_and_foreign_organization(
     view.action = (actions or {}).get(method.lower())
     rule = RULES[policy_for(view, method)]
     allowed = bool(rule.roles & held)
-    # Own-schedule rules: the cases act on the doctor's schedule, so the nurse holds the
-    # role but not the object and is refused (in a foreign organization: 404 as usual).
-    not_owner = rule.check is _own_schedule and role == "nurse"
+    # Own-schedule and authorship rules: the cases act on the doctor's schedule, record,
+    # note or file, so the nurse holds the role but not the object and is refused (in a
+    # foreign organization: 404 as usual).
+    not_owner = role == "nurse" and rule.check in NURSE_NOT_OWNER
     api_client.force_authenticate(user=user)
     headers = {"HTTP_X_ORGANIZATION": tenant_a.organization.slug} if attribute is None else {}
 
