@@ -806,3 +806,27 @@ def test_week_grid_shows_each_rule_in_effect_once_with_its_exact_length(rules):
     for day in days:
         covered = sum(c.rows for row in rows for c in row.cells if c.day == day)
         assert covered == len(rows)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_identical_rules_save_once(clinic):
+    from caresync.core.errors import ApplicationError
+    from caresync.scheduling.tests.test_races import run_concurrently
+
+    def add(index):
+        try:
+            availability_rule_save(
+                actor=None,
+                practitioner=clinic.doctor,
+                location=clinic.location,
+                weekday=5,
+                start_time=time(9),
+                end_time=time(12),
+            )
+            return "saved"
+        except ApplicationError as exc:
+            return exc.code
+
+    outcomes = run_concurrently(add, count=8)
+    assert sorted(outcomes) == ["availability_overlap"] * 7 + ["saved"]
+    assert clinic.doctor.availability_rules.filter(weekday=5).count() == 1
