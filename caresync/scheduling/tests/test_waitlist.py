@@ -554,3 +554,115 @@ def test_another_organization_sees_nothing_of_the_waitlist(api_as, clinic, freed
     assert claim.status_code == 404
     entry.refresh_from_db()
     assert entry.status == "offered"
+
+
+# --- Pages ----------------------------------------------------------------------------------
+
+
+def test_staff_see_the_waitlist_in_order_with_offers_and_remove_a_patient(
+    client, clinic, freed_nine
+):
+    client.force_login(clinic.tenant.staff)
+    page = client.get("/waitlist/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'href="/waitlist/"' in html  # in the sidebar
+    names = [entry.patient.display_name for entry in freed_nine]
+    positions = [html.index(name) for name in names]
+    assert positions == sorted(positions)
+    assert html.count("Open until 13:00") == 3  # offered at 11:00 Sydney, open 2 hours
+    assert "None yet" in html  # the fourth is still waiting
+
+    removed = client.post(
+        f"/waitlist/{freed_nine[3].pk}/leave/", {"next": "/waitlist/"}, follow=True
+    )
+    assert "Dan Waiting is off the waitlist for Consult." in removed.content.decode()
+    freed_nine[3].refresh_from_db()
+    assert freed_nine[3].status == "cancelled"
+    assert names[3] not in client.get("/waitlist/").content.decode()
+
+
+def test_staff_add_a_patient_found_by_search_with_the_service_prefilled(client, clinic):
+    client.force_login(clinic.tenant.staff)
+    search = client.get("/waitlist/join/", {"q": "Lovelace", "service": clinic.consult.pk})
+    assert f"?service={clinic.consult.pk}&amp;patient={clinic.patient.pk}" in (
+        search.content.decode()
+    )
+    form = client.get(
+        "/waitlist/join/", {"patient": clinic.patient.pk, "service": clinic.consult.pk}
+    )
+    assert f'<option value="{clinic.consult.pk}" selected>' in form.content.decode()
+
+    body = {
+        "patient": clinic.patient.pk,
+        "service": clinic.consult.pk,
+        "practitioner": clinic.doctor.pk,
+        "preferred_times": ["morning", "afternoon"],
+        "latest_date": "2026-04-30",
+    }
+    added = client.post("/waitlist/join/", body)
+    assert added.status_code == 302
+    entry = WaitlistEntry.objects.get()
+    assert (entry.patient, entry.practitioner, entry.created_by) == (
+        clinic.patient,
+        clinic.doctor,
+        clinic.tenant.staff,
+    )
+    assert entry.preferred_times == ["morning", "afternoon"]
+
+    twice = client.post("/waitlist/join/", body)
+    assert twice.status_code == 200
+    assert "already on the waitlist" in twice.content.decode()
+    assert WaitlistEntry.objects.count() == 1
+
+
+def test_a_patient_joins_from_a_full_booking_page_and_leaves_from_their_appointments(
+    client, clinic
+):
+    from caresync.scheduling.services import closure_save
+
+    user = link_account(clinic)
+    client.force_login(user)
+    closure_save(
+        actor=None,
+        organization=clinic.tenant.organization,
+        start_date=date(2026, 2, 20),
+        end_date=date(2026, 3, 10),
+        reason="Renovation",
+    )
+    full = client.get(
+        "/book/", {"service": clinic.consult.pk, "practitioner": clinic.doctor.pk}
+    ).content.decode()
+    assert "No free times in the next two weeks" in full
+    link = f"/waitlist/join/?service={clinic.consult.pk}&amp;practitioner={clinic.doctor.pk}"
+    assert link in full
+
+    joined = client.post(
+        "/waitlist/join/",
+        {"service": clinic.consult.pk, "practitioner": clinic.doctor.pk},
+    )
+    assert joined.status_code == 302 and joined["Location"] == "/appointments/"
+    entry = WaitlistEntry.objects.get(patient=clinic.patient)
+    mine = client.get("/appointments/").content.decode()
+    assert "On the waitlist" in mine and "Consult with" in mine
+
+    left = client.post(f"/waitlist/{entry.pk}/leave/", {"next": "/appointments/"})
+    assert left.status_code == 302
+    entry.refresh_from_db()
+    assert entry.status == "cancelled"
+    assert "On the waitlist" not in client.get("/appointments/").content.decode()
+
+
+def test_patients_cannot_touch_someone_elses_entry_and_other_clinics_see_nothing(
+    client, clinic, tenant_b, freed_nine
+):
+    link_account(clinic)
+    client.force_login(clinic.tenant.patient)
+    other = freed_nine[0]
+    assert client.post(f"/waitlist/{other.pk}/leave/").status_code == 404
+    assert other.patient.display_name not in client.get("/waitlist/").content.decode()
+    client.force_login(tenant_b.staff)
+    assert other.patient.display_name not in client.get("/waitlist/").content.decode()
+    assert client.post(f"/waitlist/{other.pk}/leave/").status_code == 404
+    other.refresh_from_db()
+    assert other.status == "offered"
