@@ -56,7 +56,10 @@ def clinical_html(text: str | None) -> str:
         strip_comments=True,
         clean_content_tags={"script", "style"},
     ).strip()
-    return "" if _EMPTY.match(cleaned) else cleaned
+    if _EMPTY.match(cleaned):
+        return ""
+    # Stray text left by removed markup stays HTML (a paragraph), so cleaning is idempotent.
+    return cleaned if _TAG.search(cleaned) else f"<p>{cleaned}</p>"
 
 
 def plain_text(value: str) -> str:
