@@ -79,7 +79,7 @@
 
   /* ------------------------------------------------------------------ resources */
   var columns = []; // the last resource feed: practitioners and rooms
-  var columnsGroup = null; // the group the resource views were last given
+  var columnsGroup = groupOf(initialView) || "practitioner"; // what the resource views were given
 
   function visibleColumns(group) {
     var wanted = chosenPractitioner();
@@ -163,11 +163,20 @@
     calendar.addEvent(paint(fresh), source || undefined);
   }
 
+  /* Colours an appointment for the current mode. Closed days come as midnight-to-midnight
+   * timed events, which the time grids shade; the month grid only shades all-day ones. */
   function paint(event) {
-    var props = event.extendedProps;
-    if (props && props.kind === "appointment") {
+    var props = event.extendedProps || {};
+    if (props.kind === "appointment") {
       event.backgroundColor = colourOf(props);
       event.borderColor = event.backgroundColor;
+    } else if (props.kind === "public_holiday" || props.kind === "closure") {
+      var viewType = calendar ? calendar.view.type : initialView || "timeGridWeek";
+      if (viewType.indexOf("dayGrid") === 0) {
+        event.allDay = true;
+        event.start = event.start.slice(0, 10);
+        event.end = event.end.slice(0, 10);
+      }
     }
     return event;
   }
@@ -275,13 +284,23 @@
       right: "dayGridMonth,timeGridWeek,timeGridDay byPractitioner,byRoom",
     },
     views: {
-      byPractitioner: { type: "resourceTimeGrid", duration: { days: 1 }, buttonText: "Practitioners" },
-      byRoom: { type: "resourceTimeGrid", duration: { days: 1 }, buttonText: "Rooms" },
+      byPractitioner: { type: "resourceTimeGrid", duration: { days: 1 } },
+      byRoom: { type: "resourceTimeGrid", duration: { days: 1 } },
       dayGridMonth: { dayMaxEvents: 4 },
     },
     // Text, not FullCalendar's icon font: that font is a data: URI, which font-src 'self' refuses.
     buttonIcons: false,
-    buttonText: { prev: "‹", next: "›", today: "Today", month: "Month", week: "Week", day: "Day" },
+    // By view name: the "day" entry would otherwise name the one-day resource views too.
+    buttonText: {
+      prev: "‹",
+      next: "›",
+      today: "Today",
+      month: "Month",
+      week: "Week",
+      day: "Day",
+      byPractitioner: "Practitioners",
+      byRoom: "Rooms",
+    },
     expandRows: true,
     resourceOrder: "title",
     refetchResourcesOnNavigate: true,
@@ -374,7 +393,16 @@
       showLegend();
     });
   }
+  // A phone-sized window shows one day; widening again restores the week only if the narrowing
+  // chose the day view (a screenshot or zoom can fire this with nothing really changed).
+  var narrowed = false;
   narrow.addEventListener("change", function (event) {
-    calendar.changeView(event.matches ? "timeGridDay" : "timeGridWeek");
+    if (event.matches && calendar.view.type === "timeGridWeek") {
+      narrowed = true;
+      calendar.changeView("timeGridDay");
+    } else if (!event.matches && narrowed && calendar.view.type === "timeGridDay") {
+      narrowed = false;
+      calendar.changeView("timeGridWeek");
+    }
   });
 })();
