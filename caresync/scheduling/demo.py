@@ -10,7 +10,12 @@ from django.utils import timezone
 from caresync.accounts.models import Organization
 from caresync.core.errors import ApplicationError
 from caresync.directory.models import Location, Patient, Practitioner, Service
-from caresync.scheduling.models import Appointment, AppointmentSeries, AvailabilityRule
+from caresync.scheduling.models import (
+    Appointment,
+    AppointmentSeries,
+    AvailabilityRule,
+    WaitlistEntry,
+)
 from caresync.scheduling.services import (
     appointment_book,
     appointment_reschedule,
@@ -18,7 +23,11 @@ from caresync.scheduling.services import (
     appointment_series_cancel,
     appointment_transition,
     availability_rule_save,
+    slots_search,
+    waitlist_join,
+    waitlist_offer_freed_slot,
 )
+from caresync.scheduling.slots import Interval
 
 # Past appointments end in these states; future ones stay booked, confirmed or requested.
 PAST_OUTCOMES = [("confirm", "check_in", "start", "complete")] * 6 + [
@@ -233,6 +242,75 @@ def _series(organization: Organization, log) -> None:
     log(f"{organization.name}: {made} recurring series")
 
 
+# (wishes, notes) of the demo waitlist entries; the first (the demo patient login) is offered
+# a free time, so the claim page and the waitlist pages have something to show.
+WAITLIST = [
+    ({}, "Would like to come in sooner if anything frees up."),
+    ({"preferred_times": ["morning"]}, "Mornings only (school run after 3)."),
+    ({"preferred_times": ["afternoon", "evening"], "earliest_date": 2}, ""),
+    ({"latest_date": 21}, "Before the next trip overseas."),
+]
+
+
+def _waitlist(organization: Organization, log) -> None:
+    if WaitlistEntry.objects.filter(organization=organization).exists():
+        return
+    today = timezone.localdate(timezone=ZoneInfo(organization.time_zone))
+    demo_login = f"patient1@{organization.slug}.test"
+    patients = sorted(
+        Patient.objects.filter(organization=organization, is_active=True)
+        .select_related("user")
+        .order_by("-pk"),
+        key=lambda patient: getattr(patient.user, "email", "") != demo_login,
+    )
+    services = list(
+        Service.objects.filter(
+            organization=organization, is_active=True, practitioners__is_active=True
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    entries = []
+    for index, ((wishes, notes), patient) in enumerate(zip(WAITLIST, patients, strict=False)):
+        if not services:
+            break
+        dates = {k: today + timedelta(days=v) for k, v in wishes.items() if k.endswith("date")}
+        try:
+            entries.append(
+                waitlist_join(
+                    actor=None,
+                    organization=organization,
+                    patient=patient,
+                    service=services[index % len(services)],
+                    preferred_times=wishes.get("preferred_times", ()),
+                    notes=notes,
+                    **dates,
+                )
+            )
+        except ApplicationError:
+            continue
+    offered = 0
+    if entries:
+        first = entries[0]
+        now = timezone.now()
+        free = slots_search(
+            organization=organization,
+            service=first.service,
+            window=Interval(now + timedelta(days=1), now + timedelta(days=14)),
+            patient=first.patient,
+        )
+        for slot in free[:1]:
+            offered = len(
+                waitlist_offer_freed_slot(
+                    practitioner_id=slot.practitioner_id,
+                    start=slot.start,
+                    end=slot.end,
+                    service_id=first.service_id,
+                )
+            )
+    log(f"{organization.name}: {len(entries)} waitlist entries, {offered} open offer(s)")
+
+
 def seed(log) -> list:
     rng = random.Random(5)  # noqa: S311 - demo data, reproducible
     for organization in Organization.objects.filter(slug__in=["harbour-health", "himalaya-care"]):
@@ -243,4 +321,5 @@ def seed(log) -> list:
         _rules(organization, location, practitioners)
         _appointments(organization, rng, log)
         _series(organization, log)
+        _waitlist(organization, log)
     return []

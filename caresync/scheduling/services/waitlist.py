@@ -108,9 +108,15 @@ def _offer_event(offer: WaitlistOffer, *, kind: str, actor: User | None = None, 
 
 def offer_time_later(*, practitioner_id: int, start: datetime, end: datetime) -> None:
     """After commit, offer ``start``–``end`` with the practitioner to the waitlist (a Celery
-    task: a worker in production). A broker failure never undoes the caller's change."""
+    task: a worker in production), if anyone in their organization is waiting. A broker
+    failure never undoes the caller's change."""
     from caresync.scheduling.tasks import waitlist_slot_freed  # tasks import the services
 
+    organization = Practitioner.objects.filter(pk=practitioner_id).values("organization_id")
+    if not WaitlistEntry.objects.filter(
+        organization_id=organization[:1], status=E.WAITING
+    ).exists():
+        return
     transaction.on_commit(
         partial(waitlist_slot_freed.delay, practitioner_id, start.isoformat(), end.isoformat()),
         robust=True,

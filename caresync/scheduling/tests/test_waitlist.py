@@ -666,3 +666,16 @@ def test_patients_cannot_touch_someone_elses_entry_and_other_clinics_see_nothing
     assert client.post(f"/waitlist/{other.pk}/leave/").status_code == 404
     other.refresh_from_db()
     assert other.status == "offered"
+
+
+def test_the_demo_has_waitlist_entries_and_an_open_offer_once():
+    from django.core.management import call_command
+
+    call_command("seed_demo", quiet_logins=True)
+    entries = WaitlistEntry.objects.count()
+    demo_patient = "patient1@harbour-health.test"
+    offered = WaitlistOffer.objects.filter(status="open", entry__patient__user__email=demo_patient)
+    assert entries >= 4
+    assert offered.count() == 1
+    call_command("seed_demo", quiet_logins=True)
+    assert WaitlistEntry.objects.count() == entries
