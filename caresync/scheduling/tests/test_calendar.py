@@ -122,7 +122,7 @@ def test_the_legend_swatches_use_the_same_service_palette_as_the_events():
     assert [swatches[str(i)] for i in range(len(SERVICE_PALETTE))] == list(SERVICE_PALETTE)
 
 
-def test_services_keep_their_colour_whatever_the_window_shows(client, clinic):
+def test_services_keep_their_colour_when_services_are_added_or_retired(client, clinic):
     book(clinic, at(11), service=clinic.mri)
     staff = signed_in(client, clinic.tenant.staff)
     before = appointments_in(events(staff))[0]["extendedProps"]["serviceColour"]
@@ -134,7 +134,15 @@ def test_services_keep_their_colour_whatever_the_window_shows(client, clinic):
         duration_minutes=15,
         practitioners=[clinic.second_doctor],
     )
+    service_save(
+        actor=None, organization=clinic.tenant.organization, service=clinic.consult, is_active=False
+    )
+
     assert appointments_in(events(staff))[0]["extendedProps"]["serviceColour"] == before
+    legend = staff.get(reverse("calendar")).content.decode()
+    index = SERVICE_PALETTE.index(before)
+    assert f'<span class="legend legend--service-{index}">MRI</span>' in legend
+    assert ">Consult</span>" not in legend  # retired: not offered in the legend
 
 
 def test_public_holidays_and_closures_shade_whole_days(client, clinic):

@@ -68,10 +68,17 @@ MOVABLE = frozenset(RESCHEDULABLE)
 PRACTITIONER_PREFIX, ROOM_PREFIX = "p-", "r-"
 
 
-def service_colours(services) -> dict[int, str]:
+def service_colours(service_ids) -> dict[int, str]:
     """Each service's colour: its place among the organization's services (by id)."""
-    ordered = sorted(service.pk for service in services)
+    ordered = sorted(service_ids)
     return {pk: SERVICE_PALETTE[index % len(SERVICE_PALETTE)] for index, pk in enumerate(ordered)}
+
+
+def _organization_service_colours(actor: Actor) -> dict[int, str]:
+    """Colours of every service of the organization, inactive ones too: one query."""
+    return service_colours(
+        service_list(actor=actor).prefetch_related(None).values_list("pk", flat=True)
+    )
 
 
 def _iso(moment: datetime, zone: ZoneInfo) -> str:
@@ -197,8 +204,8 @@ def calendar(request):
     selected = practitioners.filter(pk=wanted).first() if wanted is not None else None
     if selected is None and "practitioner" not in request.GET:
         selected = practitioners.filter(user=request.user).first()
-    services = list(service_list(actor=actor).filter(is_active=True).order_by("pk"))
-    colours = service_colours(services)
+    services = service_list(actor=actor).prefetch_related(None).filter(is_active=True)
+    colours = _organization_service_colours(actor)
     return render(
         request,
         "scheduling/calendar.html",
@@ -216,7 +223,8 @@ def calendar(request):
                 if status not in HIDDEN_ON_CALENDAR
             ],
             "service_legend": [
-                (service.name, SERVICE_PALETTE.index(colours[service.pk])) for service in services
+                (service.name, SERVICE_PALETTE.index(colours[service.pk]))
+                for service in services.order_by("pk")
             ],
         },
     )
@@ -247,7 +255,7 @@ def calendar_events(request):
         rows = rows.filter(practitioner_id=wanted)
     rows = list(rows)
     audit_shown(actor, rows)
-    colours = service_colours(service_list(actor=actor).only("pk"))
+    colours = _organization_service_colours(actor)
     can_move = can(actor, "appointment.reschedule")
     events = [_event(a, zone, colours=colours, can_move=can_move) for a in rows]
     first = wall(window["start"], zone).date()
@@ -439,7 +447,7 @@ def calendar_move(request, pk: int):
         return _json_problem(exc.status_code, exc.code, exc.message, fields=exc.fields, extra=extra)
     moved = _with_holds(appointment_list(actor=actor).filter(pk=moved.pk)).get()
     audit_shown(actor, [moved])
-    colours = service_colours(service_list(actor=actor).only("pk"))
+    colours = _organization_service_colours(actor)
     return JsonResponse(
         {"event": _event(moved, zone, colours=colours, can_move=True)},
     )
