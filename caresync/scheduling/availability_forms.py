@@ -10,6 +10,15 @@ from caresync.scheduling.models import AvailabilityException, AvailabilityRule
 from caresync.web.forms import StyledForm
 
 CHECKBOXES = forms.CheckboxSelectMultiple(attrs={"class": "choice-list__input"})
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+
+
+def sensible_year(value) -> None:
+    """Dates far outside any schedule would overflow date arithmetic: refuse them."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise forms.ValidationError(
+            f"Choose a date between {FIRST_YEAR} and {LAST_YEAR}.", code="out_of_range"
+        )
 
 
 class RuleForm(StyledForm):
@@ -33,12 +42,14 @@ class RuleForm(StyledForm):
     location = forms.ModelChoiceField(queryset=None, empty_label=None)
     effective_from = forms.DateField(
         label="First day",
+        validators=[sensible_year],
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Leave empty to start now.",
     )
     effective_to = forms.DateField(
         label="Last day",
+        validators=[sensible_year],
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Leave empty to repeat every week.",
@@ -75,10 +86,12 @@ class ExceptionForm(StyledForm):
     kind = forms.ChoiceField(label="What", choices=AvailabilityException.Kind.choices)
     start = forms.DateTimeField(
         label="From",
+        validators=[sensible_year],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     end = forms.DateTimeField(
         label="Until",
+        validators=[sensible_year],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     reason = forms.CharField(
@@ -108,10 +121,13 @@ class ExceptionForm(StyledForm):
 
 class ClosureForm(StyledForm):
     start_date = forms.DateField(
-        label="First day", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="First day",
+        validators=[sensible_year],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end_date = forms.DateField(
         label="Last day",
+        validators=[sensible_year],
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Leave empty for a single day.",

@@ -4,7 +4,11 @@ appointments and available slots; the organization's closed days (holidays)."""
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import django_filters
+from django import forms
 from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
+from django_filters.rest_framework import FilterSet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status, viewsets
 from rest_framework.response import Response
@@ -50,6 +54,9 @@ from caresync.scheduling.services import (
 from caresync.scheduling.slots import Interval
 
 MAX_SLOT_WINDOW = timedelta(days=31)
+# Dates far outside any schedule would overflow date arithmetic (a day either side).
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+YEARS_MESSAGE = f"Choose a time between {FIRST_YEAR} and {LAST_YEAR}."
 MAX_HOLIDAY_DAYS = 366
 HOLIDAY_DEFAULT_DAYS = 56
 
@@ -69,6 +76,25 @@ def _practitioner(actor, pk, *, kind: str | None = None) -> Practitioner:
     return found
 
 
+def _sensible_year(value):
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise serializers.ValidationError(YEARS_MESSAGE, code="out_of_range")
+
+
+class _SensibleIsoDateTimeField(IsoDateTimeField):
+    def clean(self, value):
+        value = super().clean(value)
+        if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise forms.ValidationError(YEARS_MESSAGE, code="out_of_range")
+        return value
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 instant filter that refuses years no schedule reaches (400, not 500)."""
+
+    field_class = _SensibleIsoDateTimeField
+
+
 class _PractitionerRef(serializers.Serializer):
     practitioner = serializers.IntegerField()
 
@@ -77,6 +103,10 @@ class OffsetDateTimeField(serializers.DateTimeField):
     """An ISO 8601 instant that must carry its UTC offset (no guessing the zone)."""
 
     default_error_messages = {"naive": "Give the time with its UTC offset, e.g. +11:00 or Z."}
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validators", []).append(_sensible_year)
+        super().__init__(*args, **kwargs)
 
     def enforce_timezone(self, value):
         if timezone.is_naive(value):
@@ -245,6 +275,17 @@ class AvailabilityExceptionSerializer(StrictModelSerializer):
         return data
 
 
+class AvailabilityExceptionFilter(FilterSet):
+    start__gte = InstantFilter(field_name="start", lookup_expr="gte")
+    start__lt = InstantFilter(field_name="start", lookup_expr="lt")
+    end__gt = InstantFilter(field_name="end", lookup_expr="gt")
+    end__lte = InstantFilter(field_name="end", lookup_expr="lte")
+
+    class Meta:
+        model = AvailabilityException
+        fields = ["practitioner", "kind"]
+
+
 class AvailabilityExceptionViewSet(_ScheduleViewSet):
     """Time off (leave, meetings: ``time_off``) and extra working time (``extra``) as
     absolute intervals (ISO 8601 with offset). Extra time also opens public holidays and
@@ -252,12 +293,7 @@ class AvailabilityExceptionViewSet(_ScheduleViewSet):
 
     serializer_class = AvailabilityExceptionSerializer
     scoped_model = AvailabilityException
-    filterset_fields = {
-        "practitioner": ["exact"],
-        "kind": ["exact"],
-        "start": ["gte", "lt"],
-        "end": ["gt", "lte"],
-    }
+    filterset_class = AvailabilityExceptionFilter
     ordering_fields = ["start", "end"]
     policy = {
         "list": "availability.view",
@@ -422,13 +458,22 @@ class DoctorSchedulesView(_OnePractitionerMixin, generics.ListAPIView):
         return rules.order_by("weekday", "start_time", "pk")
 
 
+class PractitionerAppointmentFilter(FilterSet):
+    start__gte = InstantFilter(field_name="start", lookup_expr="gte")
+    start__lt = InstantFilter(field_name="start", lookup_expr="lt")
+
+    class Meta:
+        model = Appointment
+        fields = {"status": ["exact", "in"]}
+
+
 class DoctorAppointmentsView(_OnePractitionerMixin, generics.ListAPIView):
     """The doctor's appointments that the caller may see (patients: their own), paginated;
     filters ``status``, ``status__in``, ``start__gte``, ``start__lt``. Every patient shown
     is audited as a read."""
 
     serializer_class = AppointmentOutput
-    filterset_fields = {"status": ["exact", "in"], "start": ["gte", "lt"]}
+    filterset_class = PractitionerAppointmentFilter
     ordering_fields = ["start", "created_at"]
     practitioner_kind = Practitioner.Kind.DOCTOR
     policy = {"GET": "appointment.list"}
@@ -450,10 +495,16 @@ class DoctorAppointmentsView(_OnePractitionerMixin, generics.ListAPIView):
 
 class AvailableSlotsQuery(serializers.Serializer):
     date = serializers.DateField(
-        required=False, help_text="A day in the practitioner's time zone (default: today)."
+        required=False,
+        validators=[_sensible_year],
+        help_text="A day in the practitioner's time zone (default: today).",
     )
-    start = serializers.DateTimeField(required=False, help_text="Or a range: from (ISO 8601).")
-    end = serializers.DateTimeField(required=False, help_text="Range end (at most 31 days).")
+    start = serializers.DateTimeField(
+        required=False, validators=[_sensible_year], help_text="Or a range: from (ISO 8601)."
+    )
+    end = serializers.DateTimeField(
+        required=False, validators=[_sensible_year], help_text="Range end (at most 31 days)."
+    )
     service = serializers.IntegerField(
         required=False, help_text="Service id (optional when the practitioner offers one)."
     )
@@ -585,8 +636,14 @@ class PractitionerAvailableSlotsView(DoctorAvailableSlotsView):
 
 
 class HolidaysQuery(serializers.Serializer):
-    start = serializers.DateField(required=False, help_text="First day (default: today).")
-    end = serializers.DateField(required=False, help_text="Last day (default: start + 8 weeks).")
+    start = serializers.DateField(
+        required=False, validators=[_sensible_year], help_text="First day (default: today)."
+    )
+    end = serializers.DateField(
+        required=False,
+        validators=[_sensible_year],
+        help_text="Last day (default: start + 8 weeks).",
+    )
 
 
 class HolidayOutput(serializers.Serializer):

@@ -274,6 +274,25 @@ def test_a_location_or_service_of_another_organization_is_refused(api_as, clinic
     assert "practitioner" in moved.json()["error"]["fields"]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "holidays/?start=9999-12-31",
+        "doctors/{doctor}/available-slots/?date=9999-12-31&service={service}",
+        "doctors/{doctor}/available-slots/?date=0001-01-01&service={service}",
+        "doctors/{doctor}/available-slots/?start=9999-12-30T00:00:00Z"
+        "&end=9999-12-31T00:00:00Z&service={service}",
+        "availability-exceptions/?start__gte=0001-01-01T00:00:00%2B11:00",
+        "doctors/{doctor}/appointments/?start__lt=0001-01-01T00:00:00%2B11:00",
+    ],
+)
+def test_dates_outside_any_schedule_are_a_400_not_a_crash(api_as, clinic, query):
+    path = query.format(doctor=clinic.doctor.pk, service=clinic.consult.pk)
+    response = api_as(clinic.tenant.admin).get(f"/api/v1/{path}")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "validation_error"
+
+
 # --- Exceptions and closures ----------------------------------------------------------------
 
 
@@ -681,6 +700,12 @@ def test_time_off_is_entered_in_the_practitioners_local_time(client, clinic):
         {"kind": "extra", "start": "2026-03-03T13:00", "end": "2026-03-03T09:00"},
     )
     assert "The end must be after the start." in invalid.content.decode()
+    ancient = client.post(
+        reverse("availability-exception-add", args=[clinic.doctor.pk]),
+        {"kind": "extra", "start": "0001-01-01T09:00", "end": "0001-01-01T10:00"},
+    )
+    assert "Choose a date between 1900 and 2199." in ancient.content.decode()
+    assert page(client, clinic.tenant.doctor, clinic.doctor, week="0001-01-01").status_code == 200
     assert clinic.doctor.availability_exceptions.count() == 1
 
     removed = client.post(

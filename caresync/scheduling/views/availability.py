@@ -23,7 +23,12 @@ from caresync.core.errors import ApplicationError
 from caresync.core.policy import Actor, can
 from caresync.directory.models import Practitioner
 from caresync.directory.selectors import location_list, practitioner_list, service_list
-from caresync.scheduling.availability_forms import ClosureForm, ExceptionForm, RuleForm
+from caresync.scheduling.availability_forms import (
+    ClosureForm,
+    ExceptionForm,
+    RuleForm,
+    sensible_year,
+)
 from caresync.scheduling.models import AvailabilityRule
 from caresync.scheduling.selectors import (
     availability_exception_list,
@@ -153,7 +158,8 @@ def _week_start(request, zone: ZoneInfo) -> date:
     wanted = request.GET.get("week", "")
     try:
         day = date.fromisoformat(wanted)
-    except ValueError:
+        sensible_year(day)
+    except (ValueError, ValidationError):
         day = timezone.localdate(timezone=zone)
     return day - timedelta(days=day.weekday())
 
