@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("caresync.accounts.urls")),
     path("", include("caresync.directory.urls")),
     path("", include("caresync.scheduling.urls")),
+    path("", include("caresync.records.urls")),
     path("", include("caresync.core.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("caresync.web.urls")),

@@ -200,6 +200,10 @@ def patient_detail(request, pk: int):
         "can_edit": can(actor, "patient.update", patient),
         "can_deactivate": patient.is_active and can(actor, "patient.deactivate", patient),
     }
+    if tab in ("notes", "records"):
+        from caresync.records.views import patient_tab_context
+
+        context.update(patient_tab_context(request, actor, patient, tab))
     if tab == "overview" and can(actor, "care_team.view", patient):
         members = list(care_team_list(patient=patient))
         context["care_team_current"] = [m for m in members if m.end_date is None]

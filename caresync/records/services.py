@@ -402,9 +402,11 @@ def clinical_note_create(
     pinned: bool = False,
     draft: bool = False,
     attachments=(),
+    uploads=(),
 ) -> ClinicalNote:
     """Write a note on the patient's timeline (signed unless ``draft``); rich text is
-    sanitized; new files the author uploaded for the patient are attached."""
+    sanitized; new files the author uploaded for the patient (``attachments``, ids) and
+    files sent with the note (``uploads``) are attached, all or nothing."""
     _author_checked(author, patient)
     _same_patient_appointment(appointment, patient)
     values = _note_values(
@@ -433,6 +435,8 @@ def clinical_note_create(
     _note_version(note, actor=actor, change=Change.CREATED)
     _audit(actor, "create", note, status=note.status, note_type=note.note_type, version=1)
     _attachments_linked(actor, note, attachments)
+    for upload in uploads:
+        attachment_upload(actor=actor, patient=patient, upload=upload, note=note)
     return note
 
 

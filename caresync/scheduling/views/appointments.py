@@ -15,6 +15,7 @@ from caresync.core.policy import Actor, can
 from caresync.directory.selectors import (
     patient_reads_record,
 )
+from caresync.records.views import visit_note_offer
 from caresync.scheduling.forms import (
     AppointmentFilterForm,
     TransitionForm,
@@ -135,6 +136,7 @@ def appointment_detail(request, pk: int):
             "actions": allowed_actions(actor, appointment),
             "move_links": move_links(actor, appointment),
             "series": series_panel(actor, appointment),
+            "visit_note": visit_note_offer(actor, appointment),
             "history": list(reversed(history)),
             "clinic": is_clinic(actor),
             "transition_form": TransitionForm(),

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from caresync.records import views
+
+urlpatterns = [
+    path("patients/<int:pk>/notes/new/", views.note_new, name="note-create"),
+    path("patients/<int:pk>/records/new/", views.record_new, name="medical-record-create"),
+    path("patients/<int:pk>/break-glass/", views.break_glass_page, name="patient-break-glass-open"),
+    path("notes/<int:pk>/edit/", views.note_edit, name="note-edit"),
+    path("notes/<int:pk>/history/", views.note_history, name="note-history"),
+    path("notes/<int:pk>/retract/", views.note_retract, name="note-retract"),
+    path("notes/<int:pk>/pin/", views.note_pin, name="note-pin-page"),
+    path("notes/<int:pk>/sign/", views.note_sign, name="note-sign-page"),
+    path("records/<int:pk>/edit/", views.record_edit, name="medical-record-edit"),
+    path("records/<int:pk>/history/", views.record_history, name="medical-record-history"),
+    path("records/<int:pk>/retract/", views.record_retract, name="medical-record-retract"),
+    path("records/<int:pk>/sign/", views.record_sign, name="medical-record-sign"),
+    path("files/<int:pk>/download/", views.attachment_download, name="attachment-download-page"),
+]
