@@ -679,3 +679,31 @@ def test_the_demo_has_waitlist_entries_and_an_open_offer_once():
     assert offered.count() == 1
     call_command("seed_demo", quiet_logins=True)
     assert WaitlistEntry.objects.count() == entries
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_of_one_time_book_it_once(clinic):
+    from caresync.scheduling.services import waitlist_offer_freed_slot
+    from caresync.scheduling.tests.test_races import run_concurrently
+
+    entries = [join(clinic, new_patient(clinic, name)) for name in ("Ann", "Ben", "Cat")]
+    offers = waitlist_offer_freed_slot(practitioner_id=clinic.doctor.pk, start=at(9), end=at(9, 30))
+    assert [o.entry for o in offers] == entries
+    tokens = [waitlist_offer_token(offer) for offer in offers]
+
+    def claim(index):
+        try:
+            waitlist_offer_claim(token_or_offer=tokens[index])
+        except ApplicationError as exc:
+            return exc.code
+        return "booked"
+
+    outcomes = run_concurrently(claim, count=len(tokens))
+
+    assert sorted(outcomes) == ["booked", "offer_taken", "offer_taken"], outcomes
+    assert Appointment.objects.filter(start=at(9), status="scheduled").count() == 1
+    assert sorted(WaitlistOffer.objects.values_list("status", flat=True)) == [
+        "claimed",
+        "withdrawn",
+        "withdrawn",
+    ]
