@@ -9,6 +9,7 @@ DEMO_SEEDERS = [
     "caresync.accounts.demo",
     "caresync.directory.demo",
     "caresync.scheduling.demo",
+    "caresync.records.demo",
 ]
 
 
