@@ -17,6 +17,7 @@ from caresync.scheduling.models import (
     Appointment,
     AppointmentEvent,
     AppointmentResource,
+    AvailabilityRule,
 )
 from caresync.scheduling.selectors import slot_inputs
 from caresync.scheduling.slots import Interval, Slot, slot_times, slots_for
@@ -280,6 +281,22 @@ def _free_slot(
     )
 
 
+def _location_for(practitioner_id: int, slot: Slot):
+    """The location of the practitioner's weekly rule covering the slot's local time (the
+    first rule's location when extra hours cover it instead)."""
+    local_start, local_end = slot.local_start, slot.local_end
+    rules = AvailabilityRule.objects.filter(practitioner_id=practitioner_id).order_by(
+        "start_time", "pk"
+    )
+    covering = rules.filter(
+        weekday=local_start.weekday(),
+        start_time__lte=local_start.time(),
+        end_time__gte=local_end.time(),
+    ).first()
+    rule = covering or rules.first()
+    return rule.location_id if rule else None
+
+
 def _hold_resources(appointment: Appointment, resource_ids) -> None:
     AppointmentResource.objects.bulk_create(
         AppointmentResource(
@@ -335,6 +352,7 @@ def appointment_book(
                 patient=patient,
                 practitioner_id=slot.practitioner_id,
                 service=service,
+                location_id=_location_for(slot.practitioner_id, slot),
                 start=slot.start,
                 end=slot.end,
                 status=S.REQUESTED if needs_approval else S.SCHEDULED,
@@ -439,6 +457,7 @@ def appointment_reschedule(
     old_practitioner_id, old_end = appointment.practitioner_id, appointment.end
     appointment.start, appointment.end = slot.start, slot.end
     appointment.practitioner_id = slot.practitioner_id
+    appointment.location_id = _location_for(slot.practitioner_id, slot)
     appointment.status = S.PROPOSED if propose else RESCHEDULABLE[appointment.status]
     try:
         with transaction.atomic():

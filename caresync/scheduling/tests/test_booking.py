@@ -24,6 +24,7 @@ def test_booking_creates_a_scheduled_appointment_with_history_and_audit(clinic):
     appointment = book(clinic, at(9))
     assert appointment.status == "scheduled"
     assert appointment.end - appointment.start == timedelta(minutes=30)
+    assert appointment.location == clinic.location, "where the practitioner works then"
     assert AppointmentEvent.objects.get(appointment=appointment).to_status == "scheduled"
     assert AuditEvent.objects.filter(
         action="create", patient_id=str(clinic.patient.pk), object_type="scheduling.appointment"
