@@ -28,18 +28,38 @@ class SeriesRepeatForm(StyledForm):
     every = forms.TypedChoiceField(label="Repeat", choices=EVERY_CHOICES, coerce=int, initial=1)
     ends = forms.ChoiceField(label="Ends", choices=ENDS_CHOICES, initial="count")
     count = forms.IntegerField(
-        label="Number of visits", min_value=2, max_value=52, required=False, initial=6
+        label="Number of visits",
+        min_value=2,
+        max_value=52,
+        required=False,
+        initial=6,
+        help_text="When it ends after a number of visits.",
     )
     until = forms.DateField(
-        label="Last date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Last date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="When it ends on a date.",
     )
     reason = forms.CharField(label="Reason for the visits", max_length=500, required=False)
 
     def __init__(self, *args, patients, services, practitioners, **kwargs):
+        # Own element ids: the booking confirm step shows this form next to the booking
+        # form, which has a ``reason`` too.
+        kwargs.setdefault("auto_id", "repeat_%s")
         super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if field.help_text:
+                field.widget.attrs["aria-describedby"] = f"repeat_{name}_hint"
         self.fields["patient"].queryset = patients
         self.fields["service"].queryset = services
         self.fields["practitioner"].queryset = practitioners
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["aria-describedby"] = f"repeat_{name}_error"
 
     def clean_start(self):
         start = self.cleaned_data["start"]

@@ -151,9 +151,7 @@ def booking_series(request):
             context["lost_race"] = exc.code == "series_conflict"
         else:
             visits = list(booked.appointments.order_by("start"))
-            messages.success(
-                request, f"{patient.display_name}: {len(visits)} visits booked, every one."
-            )
+            messages.success(request, f"{patient.display_name}: all {len(visits)} visits booked.")
             return redirect("appointment-detail", pk=visits[0].pk)
     try:
         checks = appointment_series_preview(**series)
