@@ -124,6 +124,7 @@
     var ids = form.querySelector('input[name="attachments"]');
     var pending = 0;
     var submit = form.querySelector('button[type="submit"]');
+    zone.classList.add("is-enhanced");
 
     function remember(id) {
       var values = ids.value ? ids.value.split(",") : [];
