@@ -136,6 +136,25 @@ def test_the_canonical_text_parses_back_to_the_same_rule(recurrence):
     assert recurrence_parse(recurrence.text) == recurrence
 
 
+def test_sydney_nine_oclock_stays_nine_when_the_clocks_go_forward_in_october():
+    # Sydney springs forward on Sunday 4 October 2026: UTC+10 before, UTC+11 after.
+    starts = occurrence_starts(
+        first_start=datetime(2026, 9, 24, 9, tzinfo=SYDNEY),
+        recurrence="FREQ=WEEKLY;COUNT=3",
+        time_zone="Australia/Sydney",
+    )
+    assert [local(s).strftime("%a %d %b %H:%M") for s in starts] == [
+        "Thu 24 Sep 09:00",
+        "Thu 01 Oct 09:00",
+        "Thu 08 Oct 09:00",
+    ]
+    assert [s.astimezone(UTC).strftime("%d %H:%M") for s in starts] == [
+        "23 23:00",
+        "30 23:00",
+        "07 22:00",
+    ]
+
+
 def test_a_wall_time_in_the_spring_forward_gap_moves_forward_that_week_only():
     # New York springs forward on Sunday 8 March 2026 at 02:00.
     new_york = ZoneInfo("America/New_York")
