@@ -296,7 +296,8 @@ def _waitlist(organization: Organization, log) -> None:
         free = slots_search(
             organization=organization,
             service=first.service,
-            window=Interval(now + timedelta(days=1), now + timedelta(days=14)),
+            # Next week or later, clear of the times a visitor books first.
+            window=Interval(now + timedelta(days=7), now + timedelta(days=21)),
             patient=first.patient,
         )
         for slot in free[:1]:

@@ -570,7 +570,7 @@ def test_staff_see_the_waitlist_in_order_with_offers_and_remove_a_patient(
     names = [entry.patient.display_name for entry in freed_nine]
     positions = [html.index(name) for name in names]
     assert positions == sorted(positions)
-    assert html.count("Open until 13:00") == 3  # offered at 11:00 Sydney, open 2 hours
+    assert html.count("open until 13:00") == 3  # offered at 11:00 Sydney, open 2 hours
     assert "None yet" in html  # the fourth is still waiting
 
     removed = client.post(

@@ -96,7 +96,7 @@ class WaitlistJoinForm(StyledForm):
 class WaitlistFilterForm(StyledForm):
     STATUS_CHOICES = [("active", "Waiting or offered"), ("", "Any status"), *E.choices]
 
-    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, initial="active")
     service = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any service")
 
     def __init__(self, *args, services, **kwargs):
