@@ -229,6 +229,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "caresync.scheduling.tasks.expire_waitlist_offers",
         "schedule": 60.0,
     },
+    "deliver-notifications": {
+        "task": "caresync.notifications.tasks.sweep_notifications",
+        "schedule": float(env_int("NOTIFICATION_SWEEP_SECONDS", 30)),
+    },
+    "schedule-reminders": {
+        "task": "caresync.notifications.tasks.send_due_reminders",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------
@@ -264,6 +272,27 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CareSync <no-reply@caresync.test>")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 10)
+
+# --- Notifications (docs/decisions/0006-notification-delivery.md) --------------------
+# SMS transport: the offline backend keeps messages for the development SMS outbox page;
+# "caresync.integrations.twilio.client.TwilioSmsTransport" sends through Twilio.
+SMS_BACKEND = env_str("SMS_BACKEND", "caresync.integrations.twilio.offline.OfflineSmsTransport")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")
+TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com")
+TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 10)
+# Transient failures retry with exponential backoff (base * 2^n, capped, with jitter).
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
+NOTIFICATION_RETRY_BASE_SECONDS = env_int("NOTIFICATION_RETRY_BASE_SECONDS", 30)
+NOTIFICATION_RETRY_MAX_SECONDS = env_int("NOTIFICATION_RETRY_MAX_SECONDS", 3600)
+# A send whose worker vanished is resolved (provider lookup, else resent) after this long.
+NOTIFICATION_SENDING_TIMEOUT_SECONDS = env_int("NOTIFICATION_SENDING_TIMEOUT_SECONDS", 300)
+REMINDER_OFFSETS_MINUTES = [
+    int(minutes) for minutes in env_list("REMINDER_OFFSETS_MINUTES", ["1440", "120"])
+]
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -337,6 +366,25 @@ STORAGES = {
         )
     },
 }
+
+# Uploaded files (photos, clinical attachments, reports) are private: nothing serves a
+# MEDIA_URL; authorized views stream them. With STORAGE_BUCKET they are kept in an S3-compatible
+# bucket through django-storages (`pip install caresync[s3]`), private, with signed URLs.
+STORAGE_BUCKET = env_str("STORAGE_BUCKET", "")
+if STORAGE_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_BUCKET,
+            "endpoint_url": env_str("STORAGE_ENDPOINT_URL", "") or None,
+            "region_name": env_str("STORAGE_REGION", "") or None,
+            "access_key": env_str("STORAGE_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("STORAGE_SECRET_ACCESS_KEY", "") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 
 # --- Request limits -----------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("caresync.directory.urls")),
     path("", include("caresync.scheduling.urls")),
     path("", include("caresync.records.urls")),
+    path("", include("caresync.notifications.urls")),
     path("", include("caresync.core.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("caresync.web.urls")),

@@ -354,6 +354,32 @@ RULES: dict[str, Rule] = {
         _same_organization,
     ),
     "webhook_log.list": Rule(ADMINS, "AuditEvent", "read", "Read the intake webhook log"),
+    # Notifications: one's own in-app messages; patient correspondence for the clinic.
+    "notification.list": Rule(
+        frozenset({USER}), "User", "read", "See one's own in-app notifications"
+    ),
+    "notification.read": Rule(
+        frozenset({USER}), "User", "write", "Mark one's own in-app notifications read"
+    ),
+    "correspondence.list": Rule(
+        CLINIC - {PLATFORM_ADMIN},
+        "Patient",
+        "read",
+        "See messages to and from patients (correspondence, staff SMS inbox)",
+    ),
+    "correspondence.reply": Rule(
+        CLINIC - {PLATFORM_ADMIN},
+        "Patient",
+        "write",
+        "Answer a patient's text message from the staff inbox",
+        _same_organization,
+    ),
+    "notification_template.manage": Rule(
+        ADMINS,
+        "Organization",
+        "write",
+        "Edit notification templates, reminder times and the development SMS outbox",
+    ),
     "break_glass.open": Rule(
         frozenset({PRACTITIONER}),
         "Patient",

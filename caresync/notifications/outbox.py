@@ -12,12 +12,18 @@ def domain_event_record(
     actor: User | None = None,
     payload: dict | None = None,
 ) -> OutboxEvent:
-    """Record ``kind`` about ``subject`` (a model instance); committed or rolled back with
-    the change it describes."""
-    return OutboxEvent.objects.create(
+    """Record ``kind`` about ``subject`` (a model instance) and the notifications it
+    causes; committed or rolled back with the change it describes."""
+    from caresync.notifications.fanout import notifications_fan_out
+    from caresync.notifications.reminders import reminders_follow
+
+    event = OutboxEvent.objects.create(
         organization=organization,
         kind=kind,
         subject=f"{subject._meta.model_name}:{subject.pk}",
         payload=payload or {},
         actor=actor,
     )
+    reminders_follow(event)
+    notifications_fan_out(event)
+    return event

@@ -19,4 +19,5 @@ def user_event_send(*, user_ids: list[int], payload: dict) -> None:
                 user_group(user_id), {"type": "user.event", "payload": payload}
             )
 
-    transaction.on_commit(send)
+    # robust: a channel layer that is down must not fail the request that already committed.
+    transaction.on_commit(send, robust=True)

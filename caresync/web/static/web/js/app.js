@@ -323,7 +323,7 @@
 
   /* ------------------------------------------------------------ Notification badge */
   var notifButton = document.getElementById("notifications-button");
-  var unread = 0;
+  var unread = notifButton ? parseInt(notifButton.getAttribute("data-count"), 10) || 0 : 0;
 
   function setUnread(count) {
     unread = Math.max(0, count);
