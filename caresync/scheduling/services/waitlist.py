@@ -213,6 +213,14 @@ def _reopen(entries, *, keep: set[int] = frozenset()) -> None:
         if not entry.offers.filter(status=O.OPEN).exists():
             entry.status = E.WAITING
             entry.save(update_fields=["status"])
+            audit_record(
+                actor=None,
+                action="update",
+                organization=entry.organization,
+                obj=entry,
+                patient_id=entry.patient_id,
+                details={"status": entry.status},
+            )
 
 
 @transaction.atomic
