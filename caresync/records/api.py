@@ -58,6 +58,12 @@ from caresync.scheduling.models import Appointment
 
 # --- Shared pieces --------------------------------------------------------------------------
 
+# What a new record or note may be: signed now, or a draft only its author sees.
+NEW_ENTRY_STATUSES = [
+    (ClinicalStatus.DRAFT.value, ClinicalStatus.DRAFT.label),
+    (ClinicalStatus.FINAL.value, ClinicalStatus.FINAL.label),
+]
+
 
 def _field_error(field: str, message: str, code: str = "does_not_exist") -> ApplicationError:
     return ApplicationError(
@@ -227,7 +233,7 @@ class MedicalRecordInput(StrictSerializer):
     medications = MedicationSerializer(many=True, required=False)
     notes = serializers.CharField(max_length=20000, required=False, allow_blank=True)
     status = serializers.ChoiceField(
-        choices=[ClinicalStatus.DRAFT, ClinicalStatus.FINAL],
+        choices=NEW_ENTRY_STATUSES,
         default=ClinicalStatus.FINAL,
         help_text="`final` signs it now; a `draft` is seen by its author only.",
     )
@@ -249,7 +255,7 @@ class MedicalRecordUpdateInput(StrictSerializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in RECORD_READ_ONLY:
-            self.fields.setdefault(name, serializers.ReadOnlyField())
+            self.fields.setdefault(name, serializers.JSONField(read_only=True))
 
 
 def _medications(value):
@@ -483,9 +489,7 @@ class NoteContentInput(StrictSerializer):
 class ClinicalNoteInput(NoteContentInput):
     patient = serializers.IntegerField()
     pinned = serializers.BooleanField(required=False, default=False)
-    status = serializers.ChoiceField(
-        choices=[ClinicalStatus.DRAFT, ClinicalStatus.FINAL], default=ClinicalStatus.FINAL
-    )
+    status = serializers.ChoiceField(choices=NEW_ENTRY_STATUSES, default=ClinicalStatus.FINAL)
 
 
 class ClinicalNoteUpdateInput(NoteContentInput):
@@ -498,7 +502,7 @@ class ClinicalNoteUpdateInput(NoteContentInput):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in NOTE_READ_ONLY:
-            self.fields.setdefault(name, serializers.ReadOnlyField())
+            self.fields.setdefault(name, serializers.JSONField(read_only=True))
 
 
 class PinInput(StrictSerializer):
