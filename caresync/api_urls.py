@@ -15,6 +15,7 @@ from caresync.accounts import api as accounts_api
 from caresync.accounts import oauth_views
 from caresync.core import api as core_api
 from caresync.directory import api as directory_api
+from caresync.notifications import api as notifications_api
 from caresync.records import api as records_api
 from caresync.scheduling.api import appointments as appointments_api
 from caresync.scheduling.api import availability as availability_api
@@ -67,6 +68,7 @@ router.register(
     basename="clinical-access-grant",
 )
 router.register("waitlist", waitlist_api.WaitlistEntryViewSet, basename="waitlist")
+router.register("notifications", notifications_api.NotificationViewSet, basename="notification")
 
 auth_urlpatterns = [
     path("token/", oauth_views.TokenView.as_view(), name="oauth-token"),

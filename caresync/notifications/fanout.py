@@ -150,7 +150,7 @@ def appointment_context(appointment, *, previous_start: datetime | None = None) 
         "links": {
             "appointment": _site(reverse("appointment-detail", args=[appointment.pk])),
             "appointments": _site(reverse("appointment-list")),
-            "notifications": _site(reverse("notification-list")),
+            "notifications": _site(reverse("notification-inbox")),
         },
     }
 

@@ -29,13 +29,15 @@ def notification_mark_read(*, actor, notification: Notification) -> Notification
 
 
 @transaction.atomic
-def notifications_mark_all_read(*, actor) -> int:
-    """Mark all of the actor's unread in-app notifications read; returns how many."""
+def notifications_mark_read(*, actor, ids: list[int] | None = None) -> int:
+    """Mark the actor's unread in-app notifications read: those in ``ids``, or all when
+    ``ids`` is None. Others' ids are ignored. Returns how many changed."""
     from caresync.notifications.selectors import notification_inbox
 
-    return (
-        notification_inbox(user=actor).filter(read_at__isnull=True).update(read_at=timezone.now())
-    )
+    unread = notification_inbox(user=actor).filter(read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
 
 
 @transaction.atomic

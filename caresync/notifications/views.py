@@ -15,7 +15,7 @@ from caresync.notifications.selectors import notification_inbox
 from caresync.notifications.services import (
     notification_mark_read,
     notification_provider_status_record,
-    notifications_mark_all_read,
+    notifications_mark_read,
 )
 from caresync.notifications.sms_inbound import sms_inbound_receive
 
@@ -60,15 +60,15 @@ def notification_read(request, pk: int):
     notification_mark_read(actor=request.user, notification=notification)
     if request.POST.get("open") and notification.link:
         return redirect(notification.link)
-    return redirect(_safe_next(request, "notification-list"))
+    return redirect(_safe_next(request, "notification-inbox"))
 
 
 @login_required
 @require_POST
 def notification_read_all(request):
     authorize_page(request, "notification.read")
-    notifications_mark_all_read(actor=request.user)
-    return redirect(_safe_next(request, "notification-list"))
+    notifications_mark_read(actor=request.user)
+    return redirect(_safe_next(request, "notification-inbox"))
 
 
 @login_required

@@ -706,6 +706,8 @@ CASES = {
         "/api/v1/waitlist/offers/claim/",
         {"token": waitlist_case(t)[1]},
     ),
+    ("notification-list", "GET"): lambda t: ("/api/v1/notifications/", None),
+    ("notification-read", "POST"): lambda t: ("/api/v1/notifications/read/", {"all": True}),
 }
 
 NURSE_NOT_OWNER = (_own_schedule, _clinical_author, _clinical_author_or_admin)
