@@ -304,7 +304,9 @@ def waitlist_offer_freed_slot(
     no practitioner or this one; the time is in its date range and day parts (in the
     practitioner's zone); the patient is free then and did not let this time lapse before.
     Each gets the earliest free slot of its service in the window, while it is bookable,
-    until ``WAITLIST_OFFER_BATCH`` offers for that time are open. Returns the new offers."""
+    until ``WAITLIST_OFFER_BATCH`` offers for that time are open; an offer lasts
+    ``WAITLIST_OFFER_MINUTES``, or until the service's notice before the start if sooner.
+    Returns the new offers."""
     now = now or timezone.now()
     practitioner = (
         Practitioner.objects.select_related("organization")
@@ -360,12 +362,14 @@ def waitlist_offer_freed_slot(
         )
         if slot is None:
             continue
+        # A time soon to start can be claimed only while it is still bookable.
+        notice = timedelta(minutes=entry.service.min_notice_minutes)
         offer = WaitlistOffer.objects.create(
             entry=entry,
             practitioner=practitioner,
             start=slot.start,
             end=slot.end,
-            expires_at=expires_at,
+            expires_at=min(expires_at, slot.start - notice),
         )
         entry.status = E.OFFERED
         entry.save(update_fields=["status"])

@@ -1,7 +1,7 @@
 """The waitlist: freed time is offered in order through expiring claim links; the first
 claim books it through the booking service."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -19,7 +19,7 @@ from caresync.scheduling.services import (
     waitlist_offer_claim,
     waitlist_offers_expire,
 )
-from caresync.scheduling.tests.conftest import MONDAY, NOW, at, book
+from caresync.scheduling.tests.conftest import MONDAY, NOW, SYDNEY, at, book
 from caresync.scheduling.waitlist_selectors import (
     OFFER_SALT,
     waitlist_offer_token,
@@ -264,6 +264,16 @@ def test_a_past_or_unbookable_time_is_not_offered(clinic, django_capture_on_comm
     with time_machine.travel(at(8, 30), tick=False):  # inside the service's hour of notice
         cancel(soon, django_capture_on_commit_callbacks, now=at(8, 30))
     assert offers_to(entry) == []
+
+
+def test_an_offer_of_a_time_starting_soon_lasts_only_while_it_can_be_booked(
+    clinic, django_capture_on_commit_callbacks
+):
+    entry = join(clinic, new_patient(clinic, "Ann"))
+    one_pm_today = datetime(2026, 2, 20, 13, tzinfo=SYDNEY)  # NOW is 11:00 in Sydney
+    cancel(book(clinic, one_pm_today), django_capture_on_commit_callbacks)
+    (offer,) = offers_to(entry)
+    assert offer.expires_at == one_pm_today - timedelta(minutes=60)  # the consult's notice
 
 
 def test_a_patient_is_on_the_waitlist_for_a_service_only_once(clinic):
