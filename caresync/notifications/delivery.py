@@ -137,7 +137,7 @@ def _blocked(notification: Notification) -> str:
     return ""
 
 
-def _send_claimed(notification: Notification, token: uuid.UUID) -> str:
+def _send_claimed(notification: Notification, token: uuid.UUID, now: datetime) -> str:
     """Send one claimed notification and record the outcome under its claim."""
     transport = transport_for(notification.channel)
     started = time.monotonic()
@@ -157,10 +157,10 @@ def _send_claimed(notification: Notification, token: uuid.UUID) -> str:
     try:
         result = transport.send(_message(notification))
     except TransportError as exc:
-        return _failed(notification, mine, transport.name, started, exc)
+        return _failed(notification, mine, transport.name, started, exc, now)
     except Exception as exc:  # a bug in a transport must not leave the row sending forever
         logger.exception("Transport %s crashed on notification %s", transport.name, notification.pk)
-        return _failed(notification, mine, transport.name, started, TransportError(repr(exc)))
+        return _failed(notification, mine, transport.name, started, TransportError(repr(exc)), now)
     _record(
         notification,
         transport=transport.name,
@@ -180,7 +180,7 @@ def _send_claimed(notification: Notification, token: uuid.UUID) -> str:
     return status
 
 
-def _failed(notification, mine, transport_name, started, exc: TransportError) -> str:
+def _failed(notification, mine, transport_name, started, exc: TransportError, now) -> str:
     attempts = Notification.objects.values_list("attempts", flat=True).get(pk=notification.pk)
     permanent = exc.permanent or attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
     _record(
@@ -191,7 +191,7 @@ def _failed(notification, mine, transport_name, started, exc: TransportError) ->
         error=str(exc),
         permanent=exc.permanent,
     )
-    now = timezone.now()
+    now = max(now, timezone.now())
     if permanent:
         mine.update(status=N.FAILED, last_error=str(exc)[:500], failed_at=now)
         return N.FAILED
@@ -212,7 +212,7 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
     if token is None:
         return "skipped"
     notification = Notification.objects.get(pk=notification_id)
-    return _send_claimed(notification, token)
+    return _send_claimed(notification, token, now)
 
 
 def _claim_due_batch(now: datetime, limit: int) -> list[tuple[Notification, uuid.UUID]]:
@@ -239,7 +239,7 @@ def notifications_deliver_due(*, now: datetime | None = None, limit: int = 200) 
     notifications_recover_stale(now=now)
     done = 0
     for notification, token in _claim_due_batch(now, limit):
-        _send_claimed(notification, token)
+        _send_claimed(notification, token, now)
         done += 1
     return done
 

@@ -317,12 +317,13 @@ def notifications_fan_out(event: OutboxEvent, *, now: datetime | None = None) ->
     link = context["links"]["appointment"] if appointment.pk else context["links"].get("claim")
     rows: list[Notification] = []
 
-    def add(key, channel, address, *, patient=None, user_id=None):
+    patient = appointment.patient
+
+    def add(key, channel, address, *, recipient_key, user_id=None):
         rendered = render_message(key, channel, context, organization_id)
         if rendered is None:
             return
         subject, body, html = rendered
-        recipient_key = f"user:{user_id}" if user_id and not patient else f"patient:{patient.pk}"
         rows.append(
             Notification(
                 organization_id=organization_id,
@@ -330,7 +331,7 @@ def notifications_fan_out(event: OutboxEvent, *, now: datetime | None = None) ->
                 event_kind=event.kind,
                 channel=channel,
                 recipient_user_id=user_id,
-                patient=patient,
+                patient=patient if patient.pk else None,  # whom it is about
                 recipient_key=recipient_key,
                 to_address=address,
                 subject=subject,
@@ -341,15 +342,26 @@ def notifications_fan_out(event: OutboxEvent, *, now: datetime | None = None) ->
             )
         )
 
-    patient = appointment.patient
     if event.kind in PATIENT_EVENTS:
         for channel, address in patient_channels(patient).items():
             if channel == Channel.IN_APP and patient.user_id == actor_id:
                 continue
-            add(event.kind, channel, address, patient=patient, user_id=patient.user_id)
+            add(
+                event.kind,
+                channel,
+                address,
+                recipient_key=f"patient:{patient.pk}",
+                user_id=patient.user_id,
+            )
     practitioner_user = appointment.practitioner.user_id
     if event.kind in PRACTITIONER_EVENTS and practitioner_user and practitioner_user != actor_id:
-        add(event.kind + PRACTITIONER, Channel.IN_APP, "", user_id=practitioner_user)
+        add(
+            event.kind + PRACTITIONER,
+            Channel.IN_APP,
+            "",
+            recipient_key=f"user:{practitioner_user}",
+            user_id=practitioner_user,
+        )
     created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
     saved = list(Notification.objects.filter(outbox_event=event).values_list("pk", flat=True))
     delivery_queue(saved)
