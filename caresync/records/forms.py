@@ -200,6 +200,16 @@ class MedicalRecordForm(StyledForm):
             for index in range(self.rows)
         ]
 
+    def clean(self):
+        data = super().clean()
+        for index in range(self.rows):
+            parts = ("dose", "route", "frequency", "start", "stop")
+            if not data.get(f"med_{index}_name") and any(
+                data.get(f"med_{index}_{part}") for part in parts
+            ):
+                self.add_error(f"med_{index}_name", "Name the medication.")
+        return data
+
     def content(self) -> dict:
         data = self.cleaned_data
         medications = []

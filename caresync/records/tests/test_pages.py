@@ -181,6 +181,17 @@ def test_writing_a_medical_record_with_medications(client, chart):
     assert "Budesonide" in html and "J45.9" in html
 
 
+def test_a_medication_row_without_a_name_is_pointed_out_not_dropped(client, chart):
+    client.force_login(chart.tenant.doctor)
+    response = client.post(
+        reverse("medical-record-create", args=[chart.patient.pk]),
+        {"diagnosis_code": "I10", "med_1_dose": "5 mg", "med_1_frequency": "daily"},
+    )
+    assert response.status_code == 200
+    assert "Name the medication." in response.content.decode()
+    assert not MedicalRecord.objects.exists()
+
+
 def test_amending_a_record_keeps_medications_beyond_the_blank_rows(client, chart):
     medications = [{"name": f"Drug {n}"} for n in range(6)]
     record = medical_record_create(
