@@ -86,6 +86,26 @@ def patient_channels(patient) -> dict[str, str]:
     return channels
 
 
+def quiet_until(preference, zone: str, now: datetime) -> datetime | None:
+    """When the patient's quiet hours (local wall times, possibly across midnight) end, if
+    ``now`` is inside them; else None."""
+    if preference is None or preference.quiet_start is None or preference.quiet_end is None:
+        return None
+    start, end = preference.quiet_start, preference.quiet_end
+    if start == end:
+        return None
+    local = now.astimezone(ZoneInfo(zone))
+    clock = local.time().replace(tzinfo=None)
+    inside = (start <= clock < end) if start < end else (clock >= start or clock < end)
+    if not inside:
+        return None
+    ends = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if ends <= local:
+        ends += timedelta(days=1)
+    # Wall-clock arithmetic in the zone, then back to an instant.
+    return ends.replace(tzinfo=None).replace(tzinfo=ZoneInfo(zone)).astimezone(now.tzinfo)
+
+
 # --- What: the template context, plain strings only -----------------------------------------
 
 
@@ -353,6 +373,7 @@ def notifications_fan_out(event: OutboxEvent, *, now: datetime | None = None) ->
                 recipient_key=f"patient:{patient.pk}",
                 user_id=patient.user_id,
             )
+    _defer_quiet_hours(rows, patient, context["appointment"]["time_zone"], now, appointment)
     practitioner_user = appointment.practitioner.user_id
     if event.kind in PRACTITIONER_EVENTS and practitioner_user and practitioner_user != actor_id:
         add(
@@ -366,6 +387,21 @@ def notifications_fan_out(event: OutboxEvent, *, now: datetime | None = None) ->
     saved = list(Notification.objects.filter(outbox_event=event).values_list("pk", flat=True))
     delivery_queue(saved)
     return created
+
+
+def _defer_quiet_hours(rows, patient, zone, now, appointment) -> None:
+    """Text messages wait for the end of the patient's quiet hours, unless that would be
+    after the appointment starts (then they go now)."""
+    try:
+        preference = patient.contact_preference
+    except ContactPreference.DoesNotExist:
+        return
+    until = quiet_until(preference, zone, now)
+    if until is None or (appointment.start and until >= appointment.start):
+        return
+    for row in rows:
+        if row.channel == Channel.SMS:
+            row.next_attempt_at = until
 
 
 def delivery_queue(notification_ids: list[int]) -> None:

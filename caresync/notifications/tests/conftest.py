@@ -1,5 +1,6 @@
 import pytest
 
+from caresync.directory.normalize import phone_key
 from caresync.integrations.tests.conftest import (  # noqa: F401 - shared fixtures
     TWILIO_SID,
     TWILIO_TOKEN,
@@ -14,6 +15,7 @@ def reachable(clinic):  # noqa: F811
     patient = clinic.patient
     patient.email = "ada@example.test"
     patient.phone = "0412 345 678"
+    patient.search_phone = phone_key(patient.phone)  # as the directory services keep it
     patient.consent_sms = True
     patient.user = clinic.tenant.patient
     patient.save()
