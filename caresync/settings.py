@@ -274,7 +274,7 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CareSync <no-reply@caresync.test>")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 10)
 
-# --- Notifications (docs/decisions/0006-notification-delivery.md) --------------------
+# --- Notifications (docs/decisions/0007-notification-delivery.md) --------------------
 # SMS transport: the offline backend keeps messages for the development SMS outbox page;
 # "caresync.integrations.twilio.client.TwilioSmsTransport" sends through Twilio.
 SMS_BACKEND = env_str("SMS_BACKEND", "caresync.integrations.twilio.offline.OfflineSmsTransport")

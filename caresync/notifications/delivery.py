@@ -7,7 +7,7 @@ worker that dies after claiming leaves the row ``sending``; after
 ``NOTIFICATION_SENDING_TIMEOUT_SECONDS`` the sweeper asks the transport whether the
 provider already has the message (Twilio: listed by number and text) and records it, or
 queues it again (email: resent with the same Message-ID). Every try is a DeliveryAttempt.
-See docs/decisions/0006-notification-delivery.md.
+See docs/decisions/0007-notification-delivery.md.
 """
 
 import logging
