@@ -89,3 +89,155 @@ def notification_provider_status_record(
             fields += ["failed_at", "last_error"]
     notification.save(update_fields=fields)
     return notification
+
+
+# --- Templates, organization settings, patient preferences ---------------------------------
+
+
+def _template_errors(**sources) -> dict:
+    from caresync.notifications.rendering import template_problems
+
+    fields = {}
+    for name, source in sources.items():
+        problems = template_problems(source or "")
+        if problems:
+            fields[name] = [{"code": "invalid_template", "message": p} for p in problems]
+    return fields
+
+
+@transaction.atomic
+def notification_template_save(
+    *, actor, organization, key: str, channel: str, subject: str, body: str, html: str = ""
+):
+    """Save the organization's wording for one template key and channel (checked against
+    the sandbox's allow-lists first)."""
+    from caresync.core.audit import audit_record
+    from caresync.core.errors import ApplicationError
+    from caresync.notifications.defaults import DEFAULTS
+    from caresync.notifications.models import Channel, NotificationTemplate
+
+    if (key, channel) not in DEFAULTS:
+        raise ApplicationError("No such template.", code="not_found", status_code=404)
+    fields = _template_errors(subject=subject, body=body, html=html)
+    if not body.strip():
+        fields.setdefault("body", []).append({"code": "required", "message": "Write the text."})
+    if channel == Channel.EMAIL and not subject.strip():
+        fields.setdefault("subject", []).append(
+            {"code": "required", "message": "Emails need a subject."}
+        )
+    if fields:
+        raise ApplicationError(
+            "The template cannot be used.", code="invalid_template", fields=fields
+        )
+    template, _ = NotificationTemplate.objects.update_or_create(
+        organization=organization,
+        event_kind=key,
+        channel=channel,
+        defaults={
+            "subject": subject if channel != Channel.SMS else "",
+            "body": body,
+            "html": html if channel == Channel.EMAIL else "",
+            "is_active": True,
+            "updated_by": actor,
+        },
+    )
+    audit_record(
+        actor=actor,
+        action="update",
+        organization=organization,
+        obj=template,
+        details={"key": key, "channel": channel},
+    )
+    return template
+
+
+@transaction.atomic
+def notification_template_reset(*, actor, organization, key: str, channel: str) -> int:
+    """Go back to the shipped default wording; returns how many templates were removed."""
+    from caresync.core.audit import audit_record
+    from caresync.notifications.models import NotificationTemplate
+
+    removed, _ = NotificationTemplate.objects.filter(
+        organization=organization, event_kind=key, channel=channel
+    ).delete()
+    if removed:
+        audit_record(
+            actor=actor,
+            action="delete",
+            organization=organization,
+            object_type="notifications.notificationtemplate",
+            details={"key": key, "channel": channel},
+        )
+    return removed
+
+
+@transaction.atomic
+def notification_settings_save(
+    *, actor, organization, sms_include_service: bool, reminder_offsets: list[int]
+):
+    """The organization's SMS detail choice and its default reminder times."""
+    from caresync.core.audit import audit_record
+    from caresync.core.errors import ApplicationError
+    from caresync.notifications.models import NotificationSettings, ReminderSchedule
+
+    offsets = sorted({int(m) for m in reminder_offsets}, reverse=True)
+    if any(m <= 0 or m > 60 * 24 * 30 for m in offsets) or len(offsets) > 5:
+        raise ApplicationError(
+            "Reminders are between 1 minute and 30 days before, at most five.",
+            code="validation_error",
+            fields={"reminders": [{"code": "invalid", "message": "Choose other times."}]},
+        )
+    saved, _ = NotificationSettings.objects.update_or_create(
+        organization=organization, defaults={"sms_include_service": sms_include_service}
+    )
+    ReminderSchedule.objects.update_or_create(
+        organization=organization,
+        service=None,
+        defaults={"offsets_minutes": offsets, "is_active": True},
+    )
+    audit_record(
+        actor=actor,
+        action="update",
+        organization=organization,
+        obj=saved,
+        details={"sms_include_service": sms_include_service, "reminders": offsets},
+    )
+    return saved
+
+
+@transaction.atomic
+def contact_preference_save(
+    *, actor, patient, email: bool, sms: bool, in_app: bool, quiet_start=None, quiet_end=None
+):
+    """How the patient wants to hear from the clinic (channels and quiet hours)."""
+    from caresync.core.audit import audit_record
+    from caresync.core.errors import ApplicationError
+    from caresync.notifications.models import ContactPreference
+
+    if (quiet_start is None) != (quiet_end is None) or (
+        quiet_start is not None and quiet_start == quiet_end
+    ):
+        raise ApplicationError(
+            "Give both the start and the end of quiet hours, or neither.",
+            code="validation_error",
+            fields={"quiet_end": [{"code": "invalid", "message": "Set both times, or neither."}]},
+        )
+    preference, _ = ContactPreference.objects.update_or_create(
+        patient=patient,
+        defaults={
+            "email": email,
+            "sms": sms,
+            "in_app": in_app,
+            "quiet_start": quiet_start,
+            "quiet_end": quiet_end,
+        },
+    )
+    audit_record(
+        actor=actor,
+        action="update",
+        organization=patient.organization,
+        obj=preference,
+        patient_id=patient.pk,
+        details={"email": email, "sms": sms, "in_app": in_app},
+    )
+    return preference

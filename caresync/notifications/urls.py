@@ -1,14 +1,14 @@
 from django.urls import path
 
-from caresync.notifications import views
+from caresync.notifications.views import inbox, webhooks
 
 urlpatterns = [
-    path("notifications/", views.notification_list, name="notification-inbox"),
-    path("notifications/<int:pk>/read/", views.notification_read, name="notification-inbox-read"),
+    path("notifications/", inbox.notification_list, name="notification-inbox"),
+    path("notifications/<int:pk>/read/", inbox.notification_read, name="notification-inbox-read"),
     path(
-        "notifications/read-all/", views.notification_read_all, name="notification-inbox-read-all"
+        "notifications/read-all/", inbox.notification_read_all, name="notification-inbox-read-all"
     ),
-    path("notifications/sms-outbox/", views.sms_outbox, name="sms-outbox"),
-    path("webhooks/twilio/status/", views.twilio_status, name="twilio-status"),
-    path("webhooks/twilio/inbound/", views.twilio_inbound, name="twilio-inbound"),
+    path("notifications/sms-outbox/", inbox.sms_outbox, name="sms-outbox"),
+    path("webhooks/twilio/status/", webhooks.twilio_status, name="twilio-status"),
+    path("webhooks/twilio/inbound/", webhooks.twilio_inbound, name="twilio-inbound"),
 ]

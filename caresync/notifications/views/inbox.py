@@ -1,25 +1,18 @@
-"""Notification pages (in-app inbox, development SMS outbox) and the Twilio webhooks."""
+"""The in-app inbox (the bell's page) and the development SMS outbox."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from caresync.accounts.views import _paginate, authorize_page
 from caresync.directory.selectors import patient_reads_record
-from caresync.integrations.twilio.signature import request_is_from_twilio
 from caresync.notifications.models import OfflineSms
 from caresync.notifications.selectors import notification_inbox
 from caresync.notifications.services import (
     notification_mark_read,
-    notification_provider_status_record,
     notifications_mark_read,
 )
-from caresync.notifications.sms_inbound import sms_inbound_receive
-
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 def _safe_next(request, fallback: str) -> str:
@@ -77,39 +70,3 @@ def sms_outbox(request):
     authorize_page(request, "notification_template.manage")
     page = _paginate(request, OfflineSms.objects.all(), per_page=50)
     return render(request, "notifications/sms_outbox.html", {"page_obj": page})
-
-
-@csrf_exempt
-@require_POST
-def twilio_status(request):
-    """Twilio's delivery report for a message we sent (``MessageStatus``)."""
-    if not request_is_from_twilio(request):
-        return HttpResponseForbidden("Invalid Twilio signature.")
-    notification_id = request.GET.get("notification", "")
-    notification_provider_status_record(
-        actor=None,
-        provider_message_id=request.POST.get("MessageSid", "")[:100],
-        provider_status=request.POST.get("MessageStatus", ""),
-        error_code=request.POST.get("ErrorCode", ""),
-        notification_id=int(notification_id) if notification_id.isdigit() else None,
-    )
-    return HttpResponse(status=204)
-
-
-@csrf_exempt
-@require_POST
-def twilio_inbound(request):
-    """A text message from a patient (Twilio's incoming message webhook)."""
-    if not request_is_from_twilio(request):
-        return HttpResponseForbidden("Invalid Twilio signature.")
-    sid = request.POST.get("MessageSid", "")
-    sender = request.POST.get("From", "")
-    if not sid or not sender:
-        return HttpResponse("MessageSid and From are required.", status=400)
-    sms_inbound_receive(
-        from_number=sender[:32],
-        to_number=request.POST.get("To", "")[:32],
-        body=request.POST.get("Body", ""),
-        provider_message_id=sid[:100],
-    )
-    return HttpResponse(EMPTY_TWIML, content_type="text/xml")
