@@ -204,6 +204,10 @@ def patient_detail(request, pk: int):
         from caresync.records.views import patient_tab_context
 
         context.update(patient_tab_context(request, actor, patient, tab))
+    if tab == "correspondence" and can(actor, "correspondence.list"):
+        from caresync.notifications.views.communications import patient_tab_context as messages_tab
+
+        context.update(messages_tab(request, actor, patient))
     if tab == "overview" and can(actor, "care_team.view", patient):
         members = list(care_team_list(patient=patient))
         context["care_team_current"] = [m for m in members if m.end_date is None]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from caresync.notifications.views import inbox, webhooks
+from caresync.notifications.views import communications, inbox, settings, webhooks
 
 urlpatterns = [
     path("notifications/", inbox.notification_list, name="notification-inbox"),
@@ -9,6 +9,24 @@ urlpatterns = [
         "notifications/read-all/", inbox.notification_read_all, name="notification-inbox-read-all"
     ),
     path("notifications/sms-outbox/", inbox.sms_outbox, name="sms-outbox"),
+    path(
+        "notifications/preferences/",
+        communications.contact_preferences,
+        name="contact-preferences",
+    ),
+    path("communications/", communications.communications, name="communications"),
+    path("communications/texts/", communications.sms_inbox, name="sms-inbox"),
+    path(
+        "communications/texts/<int:pk>/reply/",
+        communications.sms_inbox_reply,
+        name="sms-inbox-reply",
+    ),
+    path("settings/notifications/", settings.notification_settings, name="notification-settings"),
+    path(
+        "settings/notifications/<path:key>/<str:channel>/",
+        settings.notification_template_edit,
+        name="notification-template",
+    ),
     path("webhooks/twilio/status/", webhooks.twilio_status, name="twilio-status"),
     path("webhooks/twilio/inbound/", webhooks.twilio_inbound, name="twilio-inbound"),
 ]

@@ -31,6 +31,12 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     ),
     NavItem("Patients", "patient-list", "users", frozenset({"org_admin", "practitioner", "staff"})),
     NavItem(
+        "Communications",
+        "communications",
+        "message-square",
+        frozenset({"org_admin", "practitioner", "staff"}),
+    ),
+    NavItem(
         "Practitioners",
         "practitioner-list",
         "stethoscope",
@@ -43,6 +49,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "Audit trail", "audit-events", "shield-check", frozenset({"org_admin", "platform_admin"})
     ),
     NavItem("Break-glass", "break-glass-review", "triangle-alert", frozenset({"org_admin"})),
+    NavItem("Notifications", "notification-settings", "bell", frozenset({"org_admin"})),
     NavItem("Settings", "org-settings", "settings", frozenset({"org_admin"})),
     NavItem("Organizations", "platform-organizations", "building-2", frozenset({"platform_admin"})),
     NavItem("API docs", "api-docs", "book-open", frozenset({"platform_admin", "org_admin"})),

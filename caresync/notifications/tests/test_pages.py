@@ -1,0 +1,160 @@
+"""Pages: template editor with preview, communications dashboard, text inbox, a patient's
+Correspondence tab, patients' contact preferences."""
+
+import pytest
+from django.urls import reverse
+
+from caresync.core.models import AuditEvent
+from caresync.notifications.models import (
+    ContactPreference,
+    InboundMessage,
+    Notification,
+    NotificationTemplate,
+    ReminderSchedule,
+)
+from caresync.notifications.sms_inbound import sms_inbound_receive
+from caresync.scheduling.tests.conftest import at, book
+
+pytestmark = pytest.mark.django_db
+
+EDIT = "notification-template"
+
+
+def test_admin_previews_then_saves_a_template_used_by_the_next_booking(reachable, client):
+    client.force_login(reachable.tenant.admin)
+    url = reverse(EDIT, args=["appointment.booked", "sms"])
+    page = client.get(url)
+    assert page.status_code == 200 and "Default wording" in page.content.decode()
+    body = "{{ patient.first_name }}: see you {{ appointment.when }}. {{ organization.name }}"
+    preview = client.post(url, {"body": body, "intent": "preview"}).content.decode()
+    assert "Alex: see you Tue 3 Mar 2026, 10:30 am AEDT. Alpha Clinic" in preview
+    assert "characters, 1 segment (GSM-7)" in preview
+    assert not NotificationTemplate.objects.exists()  # a preview saves nothing
+    assert client.post(url, {"body": body, "intent": "save"}).status_code == 302
+    book(reachable, at(10))
+    sms = Notification.objects.get(channel="sms")
+    assert sms.body == "Ada: see you Mon 2 Mar 2026, 10:00 am AEDT. Alpha Clinic"
+    client.post(url, {"intent": "reset"})
+    assert not NotificationTemplate.objects.exists()
+
+
+def test_a_template_outside_the_sandbox_is_refused_with_the_reason(reachable, client):
+    client.force_login(reachable.tenant.admin)
+    url = reverse(EDIT, args=["appointment.booked", "email"])
+    answer = client.post(
+        url, {"subject": "Hi", "body": "{{ patient.medical_history }}", "intent": "save"}
+    )
+    assert answer.status_code == 200
+    assert "Unknown variable “patient.medical_history”" in answer.content.decode()
+    assert not NotificationTemplate.objects.exists()
+
+
+def test_practitioner_message_templates_are_editable_too(reachable, client):
+    client.force_login(reachable.tenant.admin)
+    url = reverse(EDIT, args=["appointment.requested/practitioner", "in_app"])
+    assert client.get(url).status_code == 200
+    assert client.get(reverse(EDIT, args=["nothing", "sms"])).status_code == 404
+
+
+def test_only_admins_edit_templates(reachable, client):
+    for user in (reachable.tenant.staff, reachable.tenant.doctor, reachable.tenant.patient):
+        client.force_login(user)
+        assert client.get(reverse("notification-settings")).status_code == 403
+
+
+def test_settings_save_reminder_times_and_sms_detail(reachable, client):
+    client.force_login(reachable.tenant.admin)
+    answer = client.post(
+        reverse("notification-settings"), {"reminders": "48, 3", "sms_include_service": "on"}
+    )
+    assert answer.status_code == 302
+    schedule = ReminderSchedule.objects.get(organization=reachable.tenant.organization)
+    assert schedule.offsets_minutes == [2880, 180]
+    refused = client.post(reverse("notification-settings"), {"reminders": "soon"})
+    assert refused.status_code == 200 and "Write hours as numbers" in refused.content.decode()
+
+
+def test_communications_dashboard_lists_filters_and_audits(reachable, client):
+    book(reachable, at(10))
+    client.force_login(reachable.tenant.staff)
+    page = client.get(reverse("communications"), {"channel": "sms"}).content.decode()
+    assert "+61412345678" in page and "ada@example.test" not in page
+    assert AuditEvent.objects.filter(
+        actor=reachable.tenant.staff, action="read", patient_id=str(reachable.patient.pk)
+    ).exists()
+    found = client.get(reverse("communications"), {"q": "ada@example"}).content.decode()
+    assert "Your appointment on Monday 2 March 2026 is booked" in found
+    client.force_login(reachable.tenant.patient)
+    assert client.get(reverse("communications")).status_code == 403
+
+
+def test_other_organizations_messages_stay_out(reachable, tenant_b, client):
+    book(reachable, at(10))
+    client.force_login(tenant_b.staff)
+    page = client.get(reverse("communications")).content.decode()
+    assert "No messages" in page
+
+
+def test_staff_answer_a_text_from_the_inbox(reachable, client):
+    book(reachable, at(10))
+    message = sms_inbound_receive(
+        from_number="+61412345678",
+        to_number="",
+        body="Running 10 min late",
+        provider_message_id="SM5",
+    )
+    client.force_login(reachable.tenant.staff)
+    page = client.get(reverse("sms-inbox")).content.decode()
+    assert "Running 10 min late" in page and "Ada Lovelace" in page
+    client.post(reverse("sms-inbox-reply", args=[message.pk]), {"body": "No problem, thanks."})
+    message.refresh_from_db()
+    assert message.handled_by == reachable.tenant.staff
+    assert message.reply.body == "No problem, thanks." and message.reply.channel == "sms"
+    assert "Running 10 min late" not in client.get(reverse("sms-inbox")).content.decode()
+
+
+def test_foreign_staff_cannot_answer_a_text(reachable, tenant_b, client):
+    book(reachable, at(10))
+    message = sms_inbound_receive(
+        from_number="+61412345678", to_number="", body="Hello?", provider_message_id="SM6"
+    )
+    client.force_login(tenant_b.staff)
+    assert (
+        client.post(reverse("sms-inbox-reply", args=[message.pk]), {"body": "x"}).status_code == 404
+    )
+    assert InboundMessage.objects.get().handled_at is None
+
+
+def test_the_correspondence_tab_shows_both_directions_with_status(reachable, client):
+    book(reachable, at(10))
+    sms_inbound_receive(
+        from_number="+61412345678", to_number="", body="Is parking free?", provider_message_id="SM7"
+    )
+    client.force_login(reachable.tenant.staff)
+    url = reverse("patient-detail", args=[reachable.patient.pk])
+    page = client.get(url, {"tab": "correspondence"}).content.decode()
+    assert "Is parking free?" in page and "SMS received" in page
+    assert "Your appointment on Monday 2 March 2026 is booked" in page
+    assert "Queued" in page
+    only_email = client.get(url, {"tab": "correspondence", "channel": "email"}).content.decode()
+    assert "Is parking free?" not in only_email
+
+
+def test_patients_set_channels_and_quiet_hours(reachable, client):
+    client.force_login(reachable.tenant.patient)
+    page = client.get(reverse("contact-preferences"))
+    assert page.status_code == 200
+    answer = client.post(
+        reverse("contact-preferences"),
+        {"email": "on", "in_app": "on", "quiet_start": "21:00", "quiet_end": "07:30"},
+    )
+    assert answer.status_code == 302
+    saved = ContactPreference.objects.get(patient=reachable.patient)
+    assert (saved.email, saved.sms, saved.in_app) == (True, False, True)
+    assert saved.quiet_end.hour == 7
+    book(reachable, at(10))
+    assert not Notification.objects.filter(channel="sms").exists()
+    half = client.post(reverse("contact-preferences"), {"email": "on", "quiet_start": "21:00"})
+    assert half.status_code == 200 and "Set both times, or neither." in half.content.decode()
+    client.force_login(reachable.tenant.staff)
+    assert client.get(reverse("contact-preferences")).status_code == 403
