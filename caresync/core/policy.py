@@ -99,6 +99,7 @@ class Rule:
 
 
 def _same_organization(actor: Actor, obj) -> bool:
+    """Same organization."""
     if actor.is_platform_admin:
         return True
     organization_id = getattr(obj, "organization_id", None)
@@ -154,6 +155,35 @@ def _clinical_author_or_admin(actor: Actor, obj) -> bool:
     from caresync.records.access import clinical_author
 
     return ORG_ADMIN in actor.roles or clinical_author(actor, obj)
+
+
+def _radiology_read(actor: Actor, obj) -> bool:
+    """A radiology report: the clinical read rule (referrer, author and reviewer included;
+    patients their own released reports) and any radiologist of the organization."""
+    if not _same_organization(actor, obj):
+        return False
+    from caresync.records.access import radiology_read_allowed
+
+    return radiology_read_allowed(actor, obj)
+
+
+def _radiology_reporter(actor: Actor, obj) -> bool:
+    """The report's radiologist; before it is taken, a radiologist or the scan's
+    practitioner."""
+    if not _same_organization(actor, obj):
+        return False
+    from caresync.records.access import radiology_reporter_allowed
+
+    return radiology_reporter_allowed(actor, obj)
+
+
+def _radiology_reviewer(actor: Actor, obj) -> bool:
+    """A radiologist of the organization who is not the report's author."""
+    if not _same_organization(actor, obj):
+        return False
+    from caresync.records.access import radiology_reviewer_allowed
+
+    return radiology_reviewer_allowed(actor, obj)
 
 
 CLINICAL_READERS = frozenset({ORG_ADMIN, PRACTITIONER, STAFF, PATIENT})
@@ -476,6 +506,28 @@ RULES: dict[str, Rule] = {
         "write",
         "Retract an attachment as entered in error (uploader or org admin)",
         _clinical_author_or_admin,
+    ),
+    "radiology.view": Rule(
+        CLINICAL_READERS,
+        "DiagnosticReport",
+        "read",
+        "Read radiology reports and their PDFs (audited, every view and download logged; "
+        "radiologists and the referrer; patients their own released reports)",
+        _radiology_read,
+    ),
+    "radiology.report": Rule(
+        CLINICAL_AUTHORS,
+        "DiagnosticReport",
+        "write",
+        "Open, start, write, complete and amend a radiology report (its radiologist)",
+        _radiology_reporter,
+    ),
+    "radiology.review": Rule(
+        CLINICAL_AUTHORS,
+        "DiagnosticReport",
+        "write",
+        "Review a completed radiology report (another radiologist, never the author)",
+        _radiology_reviewer,
     ),
     "icd10.search": Rule(
         CLINIC - {PLATFORM_ADMIN},

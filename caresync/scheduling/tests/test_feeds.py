@@ -115,7 +115,7 @@ def test_feed_names_patients_by_initials_only(client, clinic):
     (event,) = Calendar.from_ical(raw).walk("VEVENT")
 
     assert str(event["SUMMARY"]) == "A. L. · Consult"
-    assert str(event["LOCATION"]) == "Alpha Clinic"
+    assert str(event["LOCATION"]) == "Main"
     assert str(event["URL"]) == f"http://testserver/appointments/{appointment.pk}/"
     for secret in ("Lovelace", "Ada", "Chest pain", "diabetes", clinic.patient.mrn):
         assert secret not in raw

@@ -18,8 +18,8 @@ foreign organization.
 - **Scopes**: an OAuth token must also carry a SMART-style scope covering the resource and
   access, e.g. `user/*.read`, `patient/Patient.read`, `system/*.read`; web sessions are not
   limited by scopes.
-- **Object rules**: "same organization" means the object must belong to the actor's
-  organization (platform admins: any).
+- **Object rules**: every object rule first requires the object to belong to the actor's
+  organization (platform admins: any); the column says what else it checks.
 
 """
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         lines.append("|" + "---|" * (len(columns) + 4))
         for name, rule in RULES.items():
             cells = ["✓" if c in rule.roles else "—" for c in columns]
-            check = "same organization" if rule.check else ""
+            check = " ".join((rule.check.__doc__ or "").split()) if rule.check else ""
             lines.append(
                 f"| `{name}` | {rule.description} | {rule.resource}.{rule.access} | "
                 + " | ".join(cells)
