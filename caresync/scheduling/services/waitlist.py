@@ -26,7 +26,7 @@ from caresync.notifications.realtime import user_event_send
 from caresync.scheduling.models import Appointment, WaitlistEntry, WaitlistOffer
 from caresync.scheduling.selectors import practitioner_time_zone
 from caresync.scheduling.services.booking import appointment_book, slots_search
-from caresync.scheduling.slots import Interval, Slot
+from caresync.scheduling.slots import Interval, Slot, merge
 from caresync.scheduling.waitlist_selectors import (
     waitlist_offer_id_from_token,
     waitlist_offer_url,
@@ -577,21 +577,11 @@ def waitlist_offers_expire(*, now: datetime | None = None) -> int:
     for offer in expired:
         windows.setdefault(offer.practitioner_id, []).append(Interval(offer.start, offer.end))
     for practitioner_id, intervals in windows.items():
-        for window in _merged(intervals):
+        for window in merge(intervals):
             waitlist_offer_freed_slot(
                 practitioner_id=practitioner_id, start=window.start, end=window.end, now=now
             )
     return len(expired)
-
-
-def _merged(intervals: list[Interval]) -> list[Interval]:
-    merged: list[Interval] = []
-    for interval in sorted(intervals):
-        if merged and interval.start <= merged[-1].end:
-            merged[-1] = Interval(merged[-1].start, max(merged[-1].end, interval.end))
-        else:
-            merged.append(interval)
-    return merged
 
 
 def _entries_past_their_dates(now: datetime) -> None:
