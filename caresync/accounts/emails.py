@@ -2,12 +2,12 @@
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+
+from caresync.notifications.outbox import email_message_queue
 
 PURPOSES = {
     "invitation": "You're invited to {organization} on CareSync",
@@ -26,8 +26,9 @@ def set_password_url(user) -> str:
 
 
 def account_email_send(*, user, organization, purpose: str) -> None:
-    """Render the email now (the link is bound to the current password hash) and send it
-    after the surrounding transaction commits."""
+    """Render the email now (the link is bound to the current password hash); the
+    notification pipeline sends it after the surrounding transaction commits, with
+    retries, and keeps no copy of the link once sent."""
     organization_name = organization.name if organization else "CareSync"
     context = {
         "user": user,
@@ -40,6 +41,11 @@ def account_email_send(*, user, organization, purpose: str) -> None:
     subject = PURPOSES[purpose].format(organization=organization_name)
     text = render_to_string("accounts/email/account.txt", context)
     html = render_to_string("accounts/email/account.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[user.email])
-    message.attach_alternative(html, "text/html")
-    transaction.on_commit(message.send)
+    email_message_queue(
+        kind=f"account.{purpose}",
+        user=user,
+        organization=organization,
+        subject=subject,
+        body=text,
+        html=html,
+    )

@@ -27,6 +27,7 @@ from caresync.integrations.smtp import EmailTransport
 from caresync.integrations.transports import OutgoingMessage, SendResult, TransportError
 from caresync.notifications.fanout import retry_delay
 from caresync.notifications.models import Channel, DeliveryAttempt, Notification, SmsOptOut
+from caresync.notifications.outbox import LINK_EMAIL_PREFIX, LINK_EMAIL_SCRUBBED
 
 logger = logging.getLogger(__name__)
 N = Notification.Status
@@ -170,12 +171,16 @@ def _send_claimed(notification: Notification, token: uuid.UUID, now: datetime) -
     )
     now = timezone.now()
     status = N.DELIVERED if result.status == "delivered" else N.SENT
+    secret = {}
+    if notification.event_kind.startswith(LINK_EMAIL_PREFIX):
+        secret = {"body": LINK_EMAIL_SCRUBBED, "html": ""}
     mine.update(
         status=status,
         provider_message_id=result.provider_message_id,
         sent_at=now,
         delivered_at=now if status == N.DELIVERED else None,
         last_error="",
+        **secret,
     )
     return status
 
