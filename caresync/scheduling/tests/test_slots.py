@@ -7,17 +7,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from caresync.scheduling.slots import (
+    EpochIntervals,
     Interval,
     PractitionerCalendar,
     ResourceCalendar,
+    Slot,
     SlotQuery,
     WeeklyRule,
     availability,
+    from_ticks,
     local_instant,
     merge,
     slot_times,
     slots_for,
     subtract,
+    to_ticks,
 )
 
 ZONES = ["Australia/Sydney", "America/New_York", "Asia/Kathmandu", "UTC"]
@@ -265,3 +269,240 @@ def test_any_practitioner_times_are_exactly_the_times_someone_is_free(
     distinct = slot_times(query, [calendar, colleague])
     assert [s.start for s in distinct] == sorted({s.start for s in per_practitioner})
     assert all(s.practitioner_id is None for s in distinct)
+
+
+# --- The engine against a brute-force reference ---------------------------------------
+#
+# The engine works on integer ticks, shares rule expansions between practitioners and skips
+# practitioners who cannot add an "any practitioner" time. The reference below does none of
+# that: it walks every grid time of every working interval with datetimes and checks it
+# against every busy interval, closure and resource hold.
+
+
+def _reference_working(calendar, low, high, service_id, closed_days):
+    zone = ZoneInfo(calendar.time_zone)
+    working = []
+    day = low.astimezone(zone).date() - timedelta(days=1)
+    while day <= high.astimezone(zone).date():
+        for rule in calendar.rules:
+            if day not in closed_days and rule.applies(day, service_id):
+                end_day = day if rule.end != time(0) else day + timedelta(days=1)
+                working.append(
+                    Interval(
+                        datetime.combine(day, rule.start, tzinfo=zone).astimezone(UTC),
+                        datetime.combine(end_day, rule.end, tzinfo=zone).astimezone(UTC),
+                    )
+                )
+        day += timedelta(days=1)
+    working = subtract(merge([*working, *calendar.extra]), merge(calendar.time_off))
+    return [w for w in working if w.start < high and w.end > low]
+
+
+def _reference_clashes(start, end, busy, query):
+    return any(
+        start < b.end + query.buffer_before and end > b.start - query.buffer_after for b in busy
+    )
+
+
+def _reference_resources(query, start, end):
+    chosen = []
+    for kind, modality in query.resource_needs:
+        for resource in query.resources:
+            if resource.kind != kind or (modality and resource.modality != modality):
+                continue
+            if resource.resource_id in chosen:
+                continue
+            if not _reference_clashes(start, end, list(resource.busy), query):
+                chosen.append(resource.resource_id)
+                break
+        else:
+            return None
+    return tuple(chosen)
+
+
+def _reference_slots(query, calendars):
+    low = max(query.window.start, query.now + query.min_notice)
+    high = min(query.window.end, query.now + query.horizon)
+    if low >= high:
+        return []
+    step = query.step or min(timedelta(minutes=15), query.duration)
+    found = []
+    for calendar in calendars:
+        blocked = [*calendar.busy, *query.patient_busy, *query.closures]
+        for working in _reference_working(calendar, low, high, query.service_id, query.closed_days):
+            start = working.start
+            while start + query.duration <= working.end:
+                end = start + query.duration
+                if (
+                    low <= start
+                    and end <= high
+                    and not _reference_clashes(start, end, blocked, query)
+                ):
+                    resources = _reference_resources(query, start, end)
+                    if resources is not None:
+                        found.append(
+                            Slot(
+                                start, end, calendar.practitioner_id, calendar.time_zone, resources
+                            )
+                        )
+                start += step
+    return sorted(found, key=lambda slot: (slot.start, slot.practitioner_id))
+
+
+@st.composite
+def moments(draw, around):
+    return around + timedelta(
+        minutes=draw(st.integers(-60 * 24 * 2, 60 * 24 * 4)),
+        seconds=draw(st.sampled_from([0, 0, 0, 7])),
+        microseconds=draw(st.sampled_from([0, 0, 0, 1, 999_999])),
+    )
+
+
+@st.composite
+def spans(draw, around, max_count=5, longest=300):
+    found = []
+    for _ in range(draw(st.integers(0, max_count))):
+        start = draw(moments(around))
+        found.append(Interval(start, start + timedelta(minutes=draw(st.integers(1, longest)))))
+    if draw(st.booleans()):
+        return EpochIntervals((to_ticks(i.start), to_ticks(i.end)) for i in found)
+    return tuple(found)
+
+
+@st.composite
+def varied_rules(draw):
+    chosen = []
+    for _ in range(draw(st.integers(0, 6))):
+        start = draw(st.integers(0, 23 * 12)) * 5
+        end = draw(st.integers(start // 5 + 1, 24 * 12)) * 5
+        day = DST_DAYS[0]  # effective ranges near the drawn windows, or none
+        effective_from = draw(
+            st.none() | st.dates(day - timedelta(days=300), day + timedelta(days=300))
+        )
+        chosen.append(
+            WeeklyRule(
+                draw(st.integers(0, 6)),
+                time(start // 60, start % 60),
+                time(0) if end == 24 * 60 else time(end // 60, end % 60),
+                effective_from,
+                draw(st.none() | st.just(effective_from)) if effective_from else None,
+                draw(st.none() | st.frozensets(st.sampled_from([1, 2]), min_size=1)),
+            )
+        )
+    return tuple(chosen)
+
+
+@st.composite
+def practices(draw):
+    """Several practitioners (some sharing weekly rules, in one or several zones) around a
+    clock change, with appointments, time off, extra hours, closures and resources."""
+    day = draw(st.sampled_from([*DST_DAYS, date(2026, 9, 6), date(2026, 2, 10)]))
+    around = datetime.combine(day, time(0), tzinfo=UTC)
+    zone = draw(st.sampled_from(ZONES))
+    shared = draw(varied_rules())
+    calendars = []
+    for practitioner_id in range(1, draw(st.integers(1, 5)) + 1):
+        plain = draw(st.booleans())
+        calendars.append(
+            PractitionerCalendar(
+                practitioner_id=practitioner_id,
+                time_zone=zone if draw(st.booleans()) else draw(st.sampled_from(ZONES)),
+                rules=shared if draw(st.booleans()) else draw(varied_rules()),
+                extra=() if plain else draw(spans(around, max_count=2)),
+                time_off=() if plain else draw(spans(around, max_count=2)),
+                busy=draw(spans(around, max_count=8, longest=90)),
+            )
+        )
+    duration = timedelta(minutes=draw(st.sampled_from([10, 15, 20, 30, 45, 60])))
+    start = draw(moments(around))
+    resources = tuple(
+        ResourceCalendar(
+            10 + n, "scanner", draw(st.sampled_from(["MR", "CT"])), draw(spans(around))
+        )
+        for n in range(draw(st.integers(0, 3)))
+    )
+    query = SlotQuery(
+        service_id=draw(st.sampled_from([None, 1, 2])),
+        duration=duration,
+        window=Interval(start, start + timedelta(hours=draw(st.integers(1, 24 * 4)))),
+        now=draw(moments(around)),
+        step=draw(st.sampled_from([None, None, timedelta(minutes=5), timedelta(minutes=30)])),
+        buffer_before=timedelta(minutes=draw(st.sampled_from([0, 0, 5, 10]))),
+        buffer_after=timedelta(minutes=draw(st.sampled_from([0, 0, 5, 15]))),
+        min_notice=timedelta(minutes=draw(st.sampled_from([0, 0, 60, 24 * 60]))),
+        horizon=timedelta(days=draw(st.sampled_from([365, 1, 2]))),
+        closed_days=frozenset(
+            draw(st.sets(st.sampled_from([day - timedelta(days=1), day, day + timedelta(days=1)])))
+        ),
+        closures=draw(spans(around, max_count=1)),
+        patient_busy=draw(spans(around, max_count=2)),
+        resource_needs=draw(
+            st.sampled_from([(), (("scanner", "MR"),), (("scanner", ""), ("scanner", "CT"))])
+        ),
+        resources=resources,
+    )
+    return query, calendars
+
+
+@settings(max_examples=300, deadline=None)
+@given(practices())
+def test_every_practitioner_slot_matches_a_brute_force_search(practice):
+    query, calendars = practice
+    assert slots_for(query, calendars) == _reference_slots(query, calendars)
+
+
+@settings(max_examples=300, deadline=None)
+@given(practices())
+def test_any_practitioner_times_match_a_brute_force_search(practice):
+    query, calendars = practice
+    expected = {}
+    for slot in _reference_slots(query, calendars):
+        expected.setdefault(slot.start, slot._replace(practitioner_id=None))
+    zone = calendars[0].time_zone
+    assert slot_times(query, calendars) == [
+        slot._replace(time_zone=zone) for _, slot in sorted(expected.items())
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(practices())
+def test_working_time_matches_the_rules_day_by_day(practice):
+    query, calendars = practice
+    for calendar in calendars:
+        assert availability(
+            calendar, query.window, query.service_id, query.closed_days
+        ) == _reference_working(
+            calendar, query.window.start, query.window.end, query.service_id, query.closed_days
+        )
+
+
+def test_many_practitioners_with_the_same_hours_give_every_free_time_once():
+    """The shortcut for "any practitioner" must still find a time only the last
+    practitioner has free."""
+    weekly = tuple(WeeklyRule(d, time(9), time(17)) for d in range(7))
+    day = datetime(2026, 6, 1, tzinfo=UTC)
+    everything_booked = EpochIntervals([(to_ticks(day), to_ticks(day + timedelta(days=1)))])
+    calendars = [PractitionerCalendar(n, "UTC", weekly, busy=everything_booked) for n in range(50)]
+    last_free_at_noon = Interval(day.replace(hour=9), day.replace(hour=12))
+    calendars.append(PractitionerCalendar(50, "UTC", weekly, busy=(last_free_at_noon,)))
+    query = SlotQuery(
+        service_id=None,
+        duration=timedelta(minutes=30),
+        window=Interval(day, day + timedelta(days=1)),
+        now=day - timedelta(days=1),
+    )
+    starts = [slot.start for slot in slot_times(query, calendars)]
+    assert starts[0] == day.replace(hour=12)
+    assert starts[-1] == day.replace(hour=16, minute=30)
+    assert len(starts) == 19
+
+
+def test_appointments_loaded_as_ticks_read_as_the_same_datetimes():
+    start = datetime(2026, 3, 1, 22, 0, 0, 3, tzinfo=UTC)
+    visit = Interval(start, start + timedelta(minutes=30))
+    ticks = (to_ticks(visit.start), to_ticks(visit.end))
+    assert from_ticks(ticks[0]) == start
+    for packed in (EpochIntervals([ticks]), EpochIntervals.lazy(lambda: [ticks])):
+        assert list(packed) == [visit]
+        assert packed[0] == visit
+        assert len(packed) == 1
