@@ -2,20 +2,29 @@
 
 import functools
 import hashlib
-from datetime import date, datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays as public_holidays
 from django.db.models import (
+    Aggregate,
+    CharField,
     Count,
     DurationField,
     ExpressionWrapper,
     F,
+    Func,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Sum,
+    TextField,
+    Value,
 )
+from django.db.models.functions import Cast
 
 from caresync.accounts.models import Organization
 from caresync.core.policy import Actor
@@ -30,6 +39,7 @@ from caresync.scheduling.models import (
     Closure,
 )
 from caresync.scheduling.slots import (
+    EpochIntervals,
     Interval,
     PractitionerCalendar,
     ResourceCalendar,
@@ -148,14 +158,6 @@ def practitioner_time_zone(practitioner: Practitioner) -> str:
     return practitioner.organization.time_zone or "UTC"
 
 
-def _buffered(appointment: Appointment) -> Interval:
-    service = appointment.service
-    return Interval(
-        appointment.start - timedelta(minutes=service.buffer_before_minutes),
-        appointment.end + timedelta(minutes=service.buffer_after_minutes),
-    )
-
-
 def bookable_practitioners(
     *, organization: Organization, service: Service, practitioner_ids=None
 ) -> QuerySet[Practitioner]:
@@ -172,55 +174,182 @@ def working_calendars(
     organization: Organization,
     practitioners: list[Practitioner],
     window: Interval,
-    busy: dict[int, list[Interval]] | None = None,
+    busy: dict[int, Sequence[Interval]] | None = None,
 ) -> list[PractitionerCalendar]:
     """Each practitioner's weekly rules (in their location's zone), time off and extra hours
-    around ``window``, with ``busy`` intervals when given; two queries."""
+    around ``window``, with ``busy`` intervals when given; three queries."""
     ids = [p.pk for p in practitioners]
-    margin = timedelta(days=1)
-    rules = (
-        AvailabilityRule.objects.filter(practitioner_id__in=ids)
-        .select_related("location")
-        .prefetch_related(Prefetch("services", to_attr="only"))
-    )
-    exceptions = AvailabilityException.objects.filter(
-        start__lt=window.end + margin, end__gt=window.start - margin, practitioner_id__in=ids
-    )
-    rules_by_practitioner: dict[int, list] = {pk: [] for pk in ids}
-    for rule in rules:
-        rules_by_practitioner[rule.practitioner_id].append(rule)
-    extra = {pk: [] for pk in ids}
-    time_off = {pk: [] for pk in ids}
-    for exception in exceptions:
-        target = extra if exception.kind == AvailabilityException.Kind.EXTRA else time_off
-        target[exception.practitioner_id].append(Interval(exception.start, exception.end))
+    return _calendars(organization, ids, ids, window, busy or {})
 
+
+def _weekly_rule(weekday, start, end, effective_from, effective_to, services) -> WeeklyRule:
+    return WeeklyRule(
+        weekday,
+        time.fromisoformat(start),
+        time.fromisoformat(end),
+        date.fromisoformat(effective_from) if effective_from else None,
+        date.fromisoformat(effective_to) if effective_to else None,
+        services,
+    )
+
+
+def _calendars(
+    organization: Organization,
+    ids: list[int],
+    among,
+    window: Interval,
+    busy: dict[int, Sequence[Interval]],
+) -> list[PractitionerCalendar]:
+    """Calendars of the practitioners ``ids`` (``among``: the same as a list or a subquery,
+    which spares the database a parameter per practitioner)."""
+    margin = timedelta(days=1)
+    only: dict[int, set[int]] = {}
+    for rule_id, service_id in AvailabilityRule.services.through.objects.filter(
+        availabilityrule__practitioner_id__in=among
+    ).values_list("availabilityrule_id", "service_id"):
+        only.setdefault(rule_id, set()).add(service_id)
+    # Plain values, times as text: 200 practitioners have thousands of rules but few distinct
+    # ones, and each distinct rule is parsed and built once.
+    as_text = [Cast(name, CharField()) for name in _RULE_TIMES]
+    weekly: dict[int, list[WeeklyRule]] = {pk: [] for pk in ids}
+    zones: dict[int, str] = {}
+    distinct: dict[tuple, WeeklyRule] = {}
+    for rule_id, practitioner_id, weekday, *times, zone in (
+        AvailabilityRule.objects.filter(practitioner_id__in=among)
+        .order_by("practitioner_id", "weekday", "start_time", "pk")
+        .values_list("pk", "practitioner_id", "weekday", *as_text, "location__time_zone")
+    ):
+        services = only.get(rule_id)
+        key = (weekday, *times, frozenset(services) if services else None)
+        rule = distinct.get(key)
+        if rule is None:
+            rule = distinct[key] = _weekly_rule(*key)
+        weekly[practitioner_id].append(rule)
+        zones.setdefault(practitioner_id, zone)  # the first rule's location
+    extra: dict[int, list[Interval]] = {pk: [] for pk in ids}
+    time_off: dict[int, list[Interval]] = {pk: [] for pk in ids}
+    for practitioner_id, kind, start, end in AvailabilityException.objects.filter(
+        start__lt=window.end + margin, end__gt=window.start - margin, practitioner_id__in=among
+    ).values_list("practitioner_id", "kind", "start", "end"):
+        target = extra if kind == AvailabilityException.Kind.EXTRA else time_off
+        target[practitioner_id].append(Interval(start, end))
     calendars = []
-    for practitioner in practitioners:
-        own = rules_by_practitioner[practitioner.pk]
-        zone = own[0].location.time_zone if own else organization.time_zone
+    for pk in ids:
+        own = busy.get(pk, ())
         calendars.append(
             PractitionerCalendar(
-                practitioner_id=practitioner.pk,
-                time_zone=zone,
-                rules=tuple(
-                    WeeklyRule(
-                        r.weekday,
-                        r.start_time,
-                        r.end_time,
-                        r.effective_from,
-                        r.effective_to,
-                        frozenset(s.pk for s in r.only) if r.only else None,
-                    )
-                    for r in own
-                ),
-                extra=tuple(extra[practitioner.pk]),
-                time_off=tuple(time_off[practitioner.pk]),
-                busy=tuple((busy or {}).get(practitioner.pk, ())),
+                practitioner_id=pk,
+                time_zone=zones.get(pk, organization.time_zone),
+                rules=tuple(weekly[pk]),
+                extra=tuple(extra[pk]),
+                time_off=tuple(time_off[pk]),
+                busy=own if isinstance(own, EpochIntervals) else tuple(own),
             )
         )
-
     return calendars
+
+
+_RULE_TIMES = ("start_time", "end_time", "effective_from", "effective_to")
+
+
+class _JoinedText(Aggregate):
+    """A group's values joined with commas, one string per group (GROUP_CONCAT on SQLite,
+    STRING_AGG on PostgreSQL)."""
+
+    function = "GROUP_CONCAT"
+    output_field = TextField()
+
+    def __init__(self, expression, **extra):
+        super().__init__(expression, Value(","), **extra)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="STRING_AGG", **extra_context)
+
+
+class _PerGroup(Subquery):
+    """A subquery on columns the query groups by already: evaluated once per group."""
+
+    def get_group_by_cols(self):
+        return []
+
+
+def _start_end_text() -> Func:
+    return Func(
+        F("start"),
+        F("end"),
+        template="(%(expressions)s)",
+        arg_joiner=" || ',' || ",
+        output_field=TextField(),
+    )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - SQLite's stored text is UTC without offset
+_MICROSECOND = timedelta(microseconds=1)
+_MINUTE_TICKS = 60 * 1_000_000
+
+
+def _ticks_from_text(text: str) -> list[tuple[int, int]]:
+    """Ticks of "start,end,start,end,…" as the database prints datetimes (SQLite: UTC without
+    an offset; PostgreSQL: with one)."""
+    ticks = []
+    for value in text.split(","):
+        moment = datetime.fromisoformat(value)
+        epoch = _NAIVE_EPOCH if moment.tzinfo is None else _EPOCH
+        ticks.append((moment - epoch) // _MICROSECOND)
+    numbers = iter(ticks)
+    return list(zip(numbers, numbers, strict=True))
+
+
+def _buffered_ticks(groups: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
+    """One practitioner's appointments per service, widened by that service's buffers."""
+    pairs = []
+    for text, before, after in groups:
+        before, after = before * _MINUTE_TICKS, after * _MINUTE_TICKS
+        pairs.extend((start - before, end + after) for start, end in _ticks_from_text(text))
+    return pairs
+
+
+def _blocking_ticks(
+    ids: list[int], among, span: Q, patient: Patient | None, exclude_appointment_id: int | None
+) -> tuple[dict[int, EpochIntervals], EpochIntervals]:
+    """Blocking appointments, one query: each practitioner's widened by the buffers of their
+    service, and the patient's as they are. One row per practitioner and service carries the
+    times as text, read only when the engine asks for them; the buffers are looked up per
+    row, not joined per appointment."""
+    blocking = Appointment.objects.filter(span, status__in=Appointment.BLOCKING)
+    if exclude_appointment_id is not None:
+        blocking = blocking.exclude(pk=exclude_appointment_id)
+    service = Service.objects.filter(pk=OuterRef("service_id")).order_by()
+    columns = {
+        "before": _PerGroup(service.values("buffer_before_minutes")),
+        "after": _PerGroup(service.values("buffer_after_minutes")),
+        "times": _JoinedText(_start_end_text()),
+    }
+    whose = Q(practitioner_id__in=among)
+    if patient is not None:
+        whose |= Q(patient=patient)
+        columns["mine"] = _JoinedText(_start_end_text(), filter=Q(patient=patient))
+    rows = (
+        blocking.filter(whose)
+        .order_by()
+        .values("practitioner_id", "service_id")
+        .annotate(**columns)
+        .values_list("practitioner_id", *columns)
+    )
+    wanted = set(ids)
+    groups: dict[int, list[tuple[str, int, int]]] = {}
+    mine: list[tuple[int, int]] = []
+    for practitioner_id, before, after, times, *own in rows:
+        if practitioner_id in wanted:
+            groups.setdefault(practitioner_id, []).append((times, before, after))
+        if own and own[0]:
+            mine.extend(_ticks_from_text(own[0]))
+    busy = {
+        practitioner_id: EpochIntervals.lazy(functools.partial(_buffered_ticks, parts))
+        for practitioner_id, parts in groups.items()
+    }
+    return busy, EpochIntervals(mine)
 
 
 def slot_inputs(
@@ -235,42 +364,15 @@ def slot_inputs(
 ) -> tuple[SlotQuery, list[PractitionerCalendar]]:
     """The engine's inputs for ``service`` in ``window``; 8–9 queries whatever the range or
     the number of practitioners."""
-    practitioners = list(
-        bookable_practitioners(
-            organization=organization, service=service, practitioner_ids=practitioner_ids
-        )
+    practitioners = bookable_practitioners(
+        organization=organization, service=service, practitioner_ids=practitioner_ids
     )
-    ids = [p.pk for p in practitioners]
+    ids = list(practitioners.values_list("pk", flat=True))
+    among = practitioners.values("pk")  # a subquery, not a parameter per practitioner
     margin = timedelta(days=1)
     span = Q(start__lt=window.end + margin, end__gt=window.start - margin)
-    blocking = Appointment.objects.filter(span, status__in=Appointment.BLOCKING).exclude(
-        pk=exclude_appointment_id
-    )
-    busy_by_practitioner: dict[int, list[Interval]] = {pk: [] for pk in ids}
-    patient_busy: list[Interval] = []
-    # Plain tuples, not model instances: a busy month has thousands of rows.
-    rows = blocking.filter(Q(practitioner_id__in=ids) | Q(patient=patient)).values_list(
-        "practitioner_id",
-        "patient_id",
-        "start",
-        "end",
-        "service__buffer_before_minutes",
-        "service__buffer_after_minutes",
-    )
-    for practitioner_id, patient_id, start, end, before, after in rows:
-        if practitioner_id in busy_by_practitioner:
-            busy_by_practitioner[practitioner_id].append(
-                Interval(start - timedelta(minutes=before), end + timedelta(minutes=after))
-            )
-        if patient is not None and patient_id == patient.pk:
-            patient_busy.append(Interval(start, end))
-
-    calendars = working_calendars(
-        organization=organization,
-        practitioners=practitioners,
-        window=window,
-        busy=busy_by_practitioner,
-    )
+    busy, patient_busy = _blocking_ticks(ids, among, span, patient, exclude_appointment_id)
+    calendars = _calendars(organization, ids, among, window, busy)
 
     needs = [(n.kind, n.modality) for n in service.resource_needs.all()]
     resources: list[ResourceCalendar] = []
@@ -278,15 +380,22 @@ def slot_inputs(
         candidates = Resource.objects.filter(
             organization=organization, is_active=True, kind__in={k for k, _ in needs}
         )
-        holds: dict[int, list[Interval]] = {}
-        for hold in (
-            AppointmentResource.objects.filter(span, blocking=True, resource__in=candidates)
-            .exclude(appointment_id=exclude_appointment_id)
-            .select_related("appointment__service")
+        holds = AppointmentResource.objects.filter(span, blocking=True, resource__in=candidates)
+        if exclude_appointment_id is not None:
+            holds = holds.exclude(appointment_id=exclude_appointment_id)
+        held: dict[int, list[Interval]] = {}
+        for resource_id, start, end, before, after in holds.values_list(
+            "resource_id",
+            "start",
+            "end",
+            "appointment__service__buffer_before_minutes",
+            "appointment__service__buffer_after_minutes",
         ):
-            holds.setdefault(hold.resource_id, []).append(_buffered(hold.appointment))
+            held.setdefault(resource_id, []).append(
+                Interval(start - timedelta(minutes=before), end + timedelta(minutes=after))
+            )
         resources = [
-            ResourceCalendar(r.pk, r.kind, r.modality, tuple(holds.get(r.pk, ())))
+            ResourceCalendar(r.pk, r.kind, r.modality, tuple(held.get(r.pk, ())))
             for r in candidates.order_by("pk")
         ]
 
@@ -301,7 +410,7 @@ def slot_inputs(
         min_notice=timedelta(minutes=service.min_notice_minutes),
         horizon=timedelta(days=service.booking_horizon_days),
         closed_days=closed_days(organization, local_first, window.end.date() + margin),
-        patient_busy=tuple(patient_busy),
+        patient_busy=patient_busy,
         resource_needs=tuple(needs),
         resources=tuple(resources),
     )
