@@ -10,8 +10,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 def main() -> int:
     failures = 0
     for script in sorted(BENCH_DIR.glob("*.py")):
-        if script.name == Path(__file__).name:
-            continue
+        if script.name == Path(__file__).name or script.name.startswith("_"):
+            continue  # this runner, and helpers shared by the benchmarks
         print(f"# {script.name}", file=sys.stderr)
         result = subprocess.run([sys.executable, str(script)], cwd=BENCH_DIR.parent)
         failures += result.returncode != 0

@@ -1,0 +1,129 @@
+"""Shared by the HTTP benchmarks: a throw-away database, uvicorn on a free local port, an
+OAuth token. Not a benchmark itself (``run_all.py`` skips names starting with ``_``)."""
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CLIENT_SECRET = "bench-client-secret"
+PASSWORD = "bench-password-123"
+
+
+def configure(prefix: str) -> None:
+    """Environment for a benchmark run: SQLite in a temporary file unless DATABASE_URL is
+    set, no Redis (the local-memory cache and in-memory channel layer), no throttling."""
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3")
+    os.environ.update(
+        VAR_DIR=workdir,
+        DEBUG="false",
+        DJANGO_SETTINGS_MODULE="caresync.settings",
+        API_THROTTLE_USER="1000000/minute",
+        API_THROTTLE_ANON="1000000/minute",
+        LOG_LEVEL="ERROR",  # not a warning line per 409
+    )
+    os.environ.pop("REDIS_URL", None)
+
+
+def reset_database() -> None:
+    """Django set up, the PostgreSQL database emptied (a SQLite file is new), migrated."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        call_command("flush", interactive=False, verbosity=0)
+    call_command("migrate", verbosity=0)
+
+
+def register_client() -> None:
+    from caresync.accounts.models import Application
+    from caresync.accounts.services import oauth_application_register
+
+    oauth_application_register(
+        name="Bench",
+        grant_type=Application.GRANT_PASSWORD,
+        client_id="bench",
+        client_secret=CLIENT_SECRET,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def server(workers: int):
+    """uvicorn serving the project on a free loopback port; yields its base URL."""
+    from django.db import connections
+
+    connections.close_all()  # the server processes open their own
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "caresync.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/health/", timeout=2)  # noqa: S310 - loopback
+                break
+            except OSError:
+                time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def token(base: str, username: str) -> str:
+    """An access token for ``username`` (password grant of the bench OAuth client)."""
+    form = urllib.parse.urlencode(
+        {
+            "grant_type": "password",
+            "username": username,
+            "password": PASSWORD,
+            "client_id": "bench",
+            "client_secret": CLIENT_SECRET,
+            "scope": "user/*.*",
+        }
+    ).encode()
+    with urllib.request.urlopen(  # noqa: S310 - loopback
+        f"{base}/api/v1/auth/token/", data=form, timeout=30
+    ) as response:
+        return json.loads(response.read())["access_token"]
+
+
+def percentile(samples, fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]

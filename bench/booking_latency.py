@@ -1,0 +1,228 @@
+"""Booking latency over HTTP: concurrent writers (separate processes, each with its own
+keep-alive connection) POST /api/v1/appointments/ to a running server, one after another.
+Each writer books distinct free slots (its own practitioners and patient, successive times
+and days), so the figure is the latency of a booking, not of conflicts: p50/p95/p99 ms.
+
+Usage: python bench/booking_latency.py [--writers 10] [--bookings 100] [--workers 2]
+SQLite by default (a temporary file); set DATABASE_URL for PostgreSQL (reset by the run).
+The script prepares the data, starts uvicorn itself on a free local port, and stops it.
+"""
+
+import argparse
+import http.client
+import json
+import statistics
+import sys
+import time
+import urllib.parse
+from datetime import date, datetime, timedelta
+from datetime import time as clock
+from multiprocessing import Pool
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _live  # noqa: E402
+
+ZONE = ZoneInfo("Australia/Sydney")
+SLOTS_PER_DAY = 24  # 07:00–19:00 in half hours
+WARM_UP = 5
+
+
+def prepare(writers: int, practitioners: int) -> dict:
+    _live.reset_database()
+    from caresync.accounts.services import membership_create, organization_create, user_create
+    from caresync.directory.models import Patient
+    from caresync.directory.services import (
+        location_save,
+        practitioner_profile_create,
+        service_save,
+    )
+    from caresync.scheduling.models import Appointment
+    from caresync.scheduling.selectors import closed_days
+    from caresync.scheduling.services import availability_rule_save
+
+    organization = organization_create(
+        actor=None, name="Latency", slug="latency", time_zone="Australia/Sydney", country="AU"
+    )
+    desk = user_create(email="desk@latency.test", password=_live.PASSWORD)
+    membership_create(user=desk, organization=organization, role="staff")
+    location = location_save(
+        actor=None, organization=organization, name="Main", time_zone="Australia/Sydney"
+    )
+    staff = []
+    for n in range(practitioners):
+        user = user_create(email=f"p{n}@latency.test", password=None)
+        practitioner = practitioner_profile_create(
+            actor=None,
+            membership=membership_create(
+                user=user,
+                organization=organization,
+                role="practitioner",
+                practitioner_kind="doctor",
+            ),
+        )
+        for weekday in range(7):
+            availability_rule_save(
+                actor=None,
+                practitioner=practitioner,
+                location=location,
+                weekday=weekday,
+                start_time=clock(7),
+                end_time=clock(19),
+            )
+        staff.append(practitioner)
+    service = service_save(
+        actor=None,
+        organization=organization,
+        name="Consult",
+        category="in_person",
+        duration_minutes=30,
+        min_notice_minutes=0,
+        practitioners=staff,
+    )
+    patients = Patient.objects.bulk_create(
+        Patient(
+            organization=organization,
+            mrn=f"L-{n}",
+            given_name="Writer",
+            family_name=f"Patient {n}",
+            date_of_birth=date(1980, 1, 1),
+        )
+        for n in range(writers + 1)
+    )
+    first_day = datetime.now(ZONE).date() + timedelta(days=2)
+    # Writers book every day but public holidays, on which nobody works.
+    holidays = closed_days(organization, first_day, first_day + timedelta(days=120))
+    days = [first_day + timedelta(days=n) for n in range(120)]
+    days = [day for day in days if day not in holidays]
+    # A realistic table: 40% of every practitioner's half hours booked for two months after
+    # the days the writers use.
+    background = []
+    for practitioner in staff:
+        for day in days[40:100]:
+            for slot in range(0, SLOTS_PER_DAY, 5):
+                for taken in (slot, slot + 2):
+                    if taken < SLOTS_PER_DAY:
+                        begin = datetime.combine(day, clock(7), tzinfo=ZONE) + taken * timedelta(
+                            minutes=30
+                        )
+                        background.append(
+                            Appointment(
+                                organization=organization,
+                                patient=patients[-1],
+                                practitioner=practitioner,
+                                service=service,
+                                start=begin,
+                                end=begin + timedelta(minutes=30),
+                                status="scheduled",
+                            )
+                        )
+    Appointment.objects.bulk_create(background, batch_size=5000)
+    _live.register_client()
+    return {
+        "service": service.pk,
+        "practitioners": [p.pk for p in staff],
+        "patients": [p.pk for p in patients[:writers]],
+        "days": [day.isoformat() for day in days],
+        "background_appointments": len(background),
+    }
+
+
+def writer(job) -> list[tuple[int, float]]:
+    """Book ``count`` + warm-up times one after another on one keep-alive connection."""
+    base, token, index, writers, count, data = job
+    url = urllib.parse.urlsplit(base)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    mine = data["practitioners"][index::writers] or data["practitioners"]
+    days = [date.fromisoformat(day) for day in data["days"]]
+    results = []
+    for n in range(WARM_UP + count):
+        day, slot = divmod(n, SLOTS_PER_DAY)
+        start = datetime.combine(days[day], clock(7), tzinfo=ZONE)
+        body = json.dumps(
+            {
+                "patient": data["patients"][index],
+                "practitioner": mine[n % len(mine)],
+                "service": data["service"],
+                "start": (start + slot * timedelta(minutes=30)).isoformat(),
+            }
+        )
+        started = time.perf_counter()
+        connection.request("POST", "/api/v1/appointments/", body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        if n >= WARM_UP:
+            results.append((response.status, (time.perf_counter() - started) * 1000))
+    connection.close()
+    return results
+
+
+def queries_per_booking(data: dict) -> int:
+    """Queries of one booking through the service, in this process (not timed)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from caresync.accounts.models import User
+    from caresync.directory.models import Patient, Practitioner, Service
+    from caresync.scheduling.services import appointment_book
+
+    service = Service.objects.get(pk=data["service"])
+    with CaptureQueriesContext(connection) as captured:
+        appointment_book(
+            actor=User.objects.get(email="desk@latency.test"),
+            organization=service.organization,
+            patient=Patient.objects.get(pk=data["patients"][0]),
+            service=service,
+            start=datetime.combine(date.fromisoformat(data["days"][30]), clock(9), tzinfo=ZONE),
+            practitioner=Practitioner.objects.get(pk=data["practitioners"][0]),
+        )
+    return len(captured)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--writers", type=int, default=10)
+    parser.add_argument("--bookings", type=int, default=100, help="per writer, after warm-up")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--practitioners", type=int, default=20)
+    args = parser.parse_args()
+    _live.configure("caresync-latency-")
+    data = prepare(args.writers, args.practitioners)
+    with _live.server(args.workers) as base:
+        token = _live.token(base, "desk@latency.test")
+        jobs = [
+            (base, token, index, args.writers, args.bookings, data) for index in range(args.writers)
+        ]
+        with Pool(args.writers) as pool:
+            started = time.perf_counter()
+            outcomes = [result for results in pool.map(writer, jobs) for result in results]
+            elapsed = time.perf_counter() - started
+
+    from django.db import connection
+
+    latencies = [ms for status, ms in outcomes if status == 201]
+    statuses = [status for status, _ in outcomes]
+    result = {
+        "benchmark": "booking_latency",
+        "database": connection.vendor,
+        "writers": args.writers,
+        "server_workers": args.workers,
+        "bookings": len(outcomes),
+        "created_201": statuses.count(201),
+        "other": sorted({s for s in statuses if s != 201}),
+        "background_appointments": data["background_appointments"],
+        "bookings_per_second": round(len(outcomes) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(_live.percentile(latencies, 0.95), 1),
+        "p99_ms": round(_live.percentile(latencies, 0.99), 1),
+        "max_ms": round(max(latencies), 1),
+        "queries_per_booking": queries_per_booking(data),
+    }
+    print(json.dumps(result, indent=2))
+    raise SystemExit(0 if result["created_201"] == len(outcomes) else 1)
+
+
+if __name__ == "__main__":
+    main()
