@@ -1,5 +1,6 @@
-"""Any-practitioner slot search over 30 days: p50/p95 and query count, for 10, 50 and 200
-practitioners with realistic weekly rules and about 40% of their time booked.
+"""Any-practitioner slot search over 30 days: p50/p95, CPU time and query count, for 10, 50
+and 200 practitioners with realistic weekly rules and about 40% of their time booked. Every
+search is cold: nothing is cached between searches.
 
 Usage: python bench/slots.py [--practitioners 10 50 200] [--repeat 15]
 SQLite by default (a temporary file); set DATABASE_URL for PostgreSQL (reset by the run).
@@ -119,6 +120,21 @@ def build(count: int, rng: random.Random, start: datetime):
     return organization, service
 
 
+def database_cpu_ms(connection) -> float | None:
+    """CPU time used so far by this connection's PostgreSQL server process (same machine),
+    in ms; None for SQLite (it runs in this process) or when it cannot be read."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--practitioners", type=int, nargs="+", default=[10, 50, 200])
@@ -139,6 +155,7 @@ def main() -> None:
     if connection.vendor == "postgresql":
         call_command("flush", interactive=False, verbosity=0)
     call_command("migrate", verbosity=0)
+    from caresync.scheduling.models import Appointment
     from caresync.scheduling.services import slots_search
     from caresync.scheduling.slots import Interval
 
@@ -153,27 +170,39 @@ def main() -> None:
         organization, service = build(count, rng, start)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+
+        def search(organization=organization, service=service):
+            return slots_search(
+                organization=organization,
+                service=service,
+                window=window,
+                now=now,
+                distinct_times=True,
+            )
+
+        for _ in range(2):  # warm-up: imports, first connection, time zone data
+            search()
         timings, queries, found = [], [], 0
+        database_before, client_before = database_cpu_ms(connection), time.process_time()
         for _ in range(args.repeat):
             with CaptureQueriesContext(connection) as captured:
                 t0 = time.perf_counter()
-                slots = slots_search(
-                    organization=organization,
-                    service=service,
-                    window=window,
-                    now=now,
-                    distinct_times=True,
-                )
+                slots = search()
                 timings.append((time.perf_counter() - t0) * 1000)
             queries.append(len(captured))
             found = len(slots)
+        cpu = (time.process_time() - client_before) * 1000
+        if database_before is not None:
+            cpu += database_cpu_ms(connection) - database_before
         results.append(
             {
                 "practitioners": count,
                 "days": 30,
+                "appointments": Appointment.objects.filter(service=service).count(),
                 "slots": found,
                 "p50_ms": round(statistics.median(timings), 1),
                 "p95_ms": round(percentile(timings, 0.95), 1),
+                "cpu_ms": round(cpu / args.repeat, 1),
                 "queries": sorted(set(queries)),
             }
         )
@@ -182,6 +211,7 @@ def main() -> None:
             {
                 "benchmark": "slots_any_practitioner",
                 "database": connection.vendor,
+                "load_average": os.getloadavg()[0],
                 "results": results,
             },
             indent=2,
