@@ -1,0 +1,228 @@
+"""Failure tests on PostgreSQL + Redis with a real Celery worker (tier 2): the provider
+down for a while, the worker killed mid-delivery, Redis unavailable to the web process.
+Counted at the provider: every notification arrives once, none is lost."""
+
+import signal
+from collections import Counter
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from caresync.celery import app as celery_app
+from caresync.core.tests.test_worker import worker_database_url
+from caresync.integrations.tests.conftest import TWILIO_SID, TWILIO_TOKEN
+from caresync.integrations.twilio.fake import FakeTwilio
+from caresync.notifications.models import Notification
+from caresync.notifications.tasks import deliver_notification
+from caresync.notifications.tests.celery_worker import wait_for, worker_start, worker_stop
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+N = Notification.Status
+DONE = (N.SENT, N.DELIVERED)
+
+
+@pytest.fixture(autouse=True)
+def _at_now():
+    """Real time here: the worker process runs on the real clock."""
+    yield
+
+
+@pytest.fixture
+def fake():
+    with FakeTwilio(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN) as twilio:
+        yield twilio
+
+
+@pytest.fixture
+def worker_env(fake, tmp_path):
+    if not settings.REDIS_URL or connection.vendor != "postgresql":
+        pytest.skip("needs REDIS_URL and PostgreSQL (make test-pg)")
+    celery_app.conf.task_always_eager = False
+    return {
+        "DATABASE_URL": worker_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "VAR_DIR": str(tmp_path),
+        "SMS_BACKEND": "caresync.integrations.twilio.client.TwilioSmsTransport",
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_FROM_NUMBER": "+61400000000",
+        "TWILIO_API_BASE_URL": fake.base_url,
+        "HEARTBEAT_INTERVAL_SECONDS": "3600",
+    }
+
+
+def reset_producer_pool() -> None:
+    """Drop the process's broker connections, so the next send connects to the URL set."""
+    celery_app.pool.force_close_all()
+    celery_app._pool = None
+
+
+def queue_texts(count: int) -> list[int]:
+    """``count`` queued text messages, each to its own number with its own text."""
+    now = timezone.now()
+    rows = Notification.objects.bulk_create(
+        Notification(
+            event_kind="appointment.reminder",
+            channel="sms",
+            recipient_key=f"phone:{i}",
+            to_address=f"+614{i:08d}",
+            body=f"Reminder {i}: your appointment is tomorrow.",
+            next_attempt_at=now,
+        )
+        for i in range(count)
+    )
+    return [row.pk for row in rows]
+
+
+def enqueue(ids):
+    for notification_id in ids:
+        deliver_notification.apply_async(args=[notification_id])
+
+
+def done_count() -> int:
+    return Notification.objects.filter(status__in=DONE).count()
+
+
+def assert_each_arrived_once(fake, count):
+    receipts = Counter(m["to"] for m in fake.receipts())
+    assert len(receipts) == count, f"{count - len(receipts)} lost"
+    assert max(receipts.values()) == 1, f"duplicates: {[t for t, n in receipts.items() if n > 1]}"
+    recorded = set(Notification.objects.values_list("provider_message_id", flat=True))
+    assert recorded == {m["sid"] for m in fake.receipts()}
+
+
+def test_provider_down_for_a_while_then_everything_arrives_once(fake, worker_env, tmp_path):
+    ids = queue_texts(40)
+    fake.fail_with = (503, 20500)
+    process = worker_start(env=worker_env, log_path=tmp_path / "worker.log")
+    try:
+        enqueue(ids)
+        assert wait_for(
+            lambda: Notification.objects.filter(attempts__gte=2).count() >= 10, timeout=90
+        ), (tmp_path / "worker.log").read_text()[-3000:]
+        assert done_count() == 0 and fake.receipts() == []
+        fake.fail_with = None  # the provider recovers
+        assert wait_for(lambda: done_count() == len(ids), timeout=120), Counter(
+            Notification.objects.values_list("status", flat=True)
+        )
+    finally:
+        worker_stop(process)
+    assert_each_arrived_once(fake, len(ids))
+    failed_tries = Notification.objects.filter(delivery_attempts__ok=False).distinct().count()
+    assert failed_tries >= 10  # the outage is on record, attempt by attempt
+    assert not Notification.objects.filter(status=N.FAILED).exists()
+
+
+def test_worker_killed_mid_delivery_of_1000_loses_none_and_sends_none_twice(
+    fake, worker_env, tmp_path
+):
+    fake.delay = 0.005
+    ids = queue_texts(1000)
+    log = tmp_path / "worker.log"
+    process = worker_start(env=worker_env, log_path=log, concurrency=4)
+    try:
+        enqueue(ids)
+        assert wait_for(lambda: done_count() >= 150, timeout=120), log.read_text()[-3000:]
+    finally:
+        worker_stop(process, sig=signal.SIGKILL)  # mid-delivery, no goodbye
+    assert done_count() < len(ids), "the worker finished before it could be killed"
+    restarted = worker_start(env=worker_env, log_path=log, concurrency=4)
+    try:
+        assert wait_for(lambda: done_count() == len(ids), timeout=240), Counter(
+            Notification.objects.values_list("status", flat=True)
+        )
+    finally:
+        worker_stop(restarted)
+    assert_each_arrived_once(fake, len(ids))
+
+
+def test_redis_down_for_the_web_process_keeps_requests_working_and_delivers_later(
+    fake, worker_env, tmp_path, settings, api_as
+):
+    from datetime import date, time, timedelta
+
+    from caresync.accounts.tests.factories import MembershipFactory, OrganizationFactory
+    from caresync.directory.services import (
+        location_save,
+        patient_create,
+        practitioner_profile_create,
+        service_save,
+    )
+    from caresync.scheduling.services import availability_rule_save
+
+    organization = OrganizationFactory(slug="redis-down", time_zone="UTC", country="AU")
+    admin = MembershipFactory(organization=organization, role="org_admin").user
+    doctor_member = MembershipFactory(
+        organization=organization, role="practitioner", practitioner_kind="doctor"
+    )
+    location = location_save(actor=None, organization=organization, name="Main", time_zone="UTC")
+    doctor = practitioner_profile_create(actor=None, membership=doctor_member)
+    for weekday in range(7):
+        availability_rule_save(
+            actor=None,
+            practitioner=doctor,
+            location=location,
+            weekday=weekday,
+            start_time=time(0),
+            end_time=time(23),
+        )
+    service = service_save(
+        actor=None,
+        organization=organization,
+        name="Consult",
+        category="in_person",
+        duration_minutes=30,
+        min_notice_minutes=0,
+        practitioners=[doctor],
+    )
+    patient = patient_create(
+        actor=None,
+        organization=organization,
+        given_name="Ada",
+        family_name="Lovelace",
+        date_of_birth=date(1985, 12, 10),
+        phone="+61412345678",
+        consent_sms=True,
+    )
+    queue = redis.Redis.from_url(settings.REDIS_URL)
+    queue.delete("celery")  # whatever earlier tests left behind
+    # Redis is gone for the web process: broker and channel layer point at a closed port.
+    reset_producer_pool()
+    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
+    celery_app.conf.broker_connection_timeout = 1
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+    try:
+        tomorrow = timezone.now() + timedelta(days=1)
+        start = tomorrow.replace(hour=10, minute=0, second=0, microsecond=0)
+        response = api_as(admin).post(
+            "/api/v1/appointments/",
+            {
+                "patient": patient.pk,
+                "service": service.pk,
+                "practitioner": doctor.pk,
+                "start": start.isoformat(),
+            },
+            format="json",
+            HTTP_X_ORGANIZATION=organization.slug,
+        )
+    finally:
+        celery_app.conf.broker_url = settings.CELERY_BROKER_URL
+        reset_producer_pool()
+    assert response.status_code == 201, response.content
+    sms = Notification.objects.get(channel="sms", patient=patient)
+    assert sms.status == N.QUEUED  # kept in the database, not lost with the broker
+    assert queue.llen("celery") == 0  # no task reached the broker: the sweep delivers it
+    process = worker_start(env=worker_env, log_path=tmp_path / "worker.log")
+    try:
+        assert wait_for(lambda: Notification.objects.get(pk=sms.pk).status in DONE, timeout=90)
+    finally:
+        worker_stop(process)
+    assert [m["to"] for m in fake.receipts()] == ["+61412345678"]
