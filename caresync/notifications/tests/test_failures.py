@@ -2,6 +2,7 @@
 down for a while, the worker killed mid-delivery, Redis unavailable to the web process.
 Counted at the provider: every notification arrives once, none is lost."""
 
+import os
 import signal
 from collections import Counter
 
@@ -19,7 +20,14 @@ from caresync.notifications.models import Notification
 from caresync.notifications.tasks import deliver_notification
 from caresync.notifications.tests.celery_worker import wait_for, worker_start, worker_stop
 
-pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.skipif(
+        not (os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL", "").startswith("post")),
+        reason="needs REDIS_URL and PostgreSQL (make test-pg)",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
 N = Notification.Status
 DONE = (N.SENT, N.DELIVERED)
 
