@@ -392,6 +392,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 PATIENT_PHOTO_MAX_BYTES = env_int("PATIENT_PHOTO_MAX_BYTES", 2 * 1024 * 1024)
 # Clinical attachments (PDF, PNG, JPEG, DICOM), checked by content.
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
+# When a radiology report is released to the patient portal: "completed" or "reviewed".
+RADIOLOGY_RELEASE_AFTER = env_str("RADIOLOGY_RELEASE_AFTER", "completed")
 
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -152,6 +152,8 @@ def _released_to_patient(obj) -> bool:
         return True
     if isinstance(obj, MedicalRecord):
         return obj.status in RELEASED_STATUSES
+    if isinstance(obj, RadiologyReport):
+        return obj.released_at is not None
     if isinstance(obj, Attachment):
         return (
             obj.retracted_at is None
@@ -225,3 +227,78 @@ def scoped_clinical_rows(actor: Actor, rows: QuerySet, *, author_field: str) -> 
     if policy.PATIENT in actor.roles and rows.model is MedicalRecord:
         return rows.filter(patient__user_id=_user_id(actor), status__in=RELEASED_STATUSES)
     return rows.none()
+
+
+# --- Radiology reports ------------------------------------------------------------------------
+
+
+def _practitioner(actor: Actor):
+    from caresync.directory.models import Practitioner
+
+    if actor.organization is None or _user_id(actor) is None:
+        return None
+    return Practitioner.objects.filter(
+        organization=actor.organization, user_id=_user_id(actor), is_active=True
+    ).first()
+
+
+def _report_appointment(obj) -> Appointment:
+    return obj.appointment if isinstance(obj, RadiologyReport) else obj
+
+
+def radiology_reporter_allowed(actor: Actor, obj) -> bool:
+    """The object rule of opening and writing a report (``obj``: a report or a radiology
+    appointment): its radiologist once taken; before that any radiologist of the
+    organization or the practitioner who performed the scan."""
+    if policy.PRACTITIONER not in actor.roles:
+        return False
+    practitioner = _practitioner(actor)
+    if practitioner is None:
+        return False
+    if isinstance(obj, RadiologyReport) and obj.radiologist_id is not None:
+        return obj.radiologist_id == practitioner.pk
+    appointment = _report_appointment(obj)
+    return (
+        practitioner.kind == practitioner.Kind.RADIOLOGIST
+        or appointment.practitioner_id == practitioner.pk
+    )
+
+
+def radiology_reviewer_allowed(actor: Actor, obj) -> bool:
+    """The object rule of reviewing: a radiologist of the organization other than the
+    author."""
+    if policy.PRACTITIONER not in actor.roles:
+        return False
+    practitioner = _practitioner(actor)
+    return (
+        practitioner is not None
+        and practitioner.kind == practitioner.Kind.RADIOLOGIST
+        and practitioner.pk != obj.radiologist_id
+    )
+
+
+def scoped_radiology_reports(actor: Actor, rows: QuerySet) -> QuerySet:
+    """Reports the actor may read: clinic members those of patients they may read, and
+    radiologists every report of the organization (their worklist); patients their own
+    released reports."""
+    if actor.organization is None or _user_id(actor) is None:
+        return rows.none()
+    rows = rows.filter(organization=actor.organization)
+    if clinic_reader(actor):
+        practitioner = _practitioner(actor) if policy.PRACTITIONER in actor.roles else None
+        if practitioner is not None and practitioner.kind == practitioner.Kind.RADIOLOGIST:
+            return rows
+        return rows.filter(patient__in=readable_patients(actor))
+    if policy.PATIENT in actor.roles:
+        return rows.filter(patient__user_id=_user_id(actor), released_at__isnull=False)
+    return rows.none()
+
+
+def radiology_read_allowed(actor: Actor, obj) -> bool:
+    """The object rule of ``radiology.view``: the clinical read rule (the referring doctor,
+    author and reviewer have a care relationship through the report; patients their own
+    released reports), and any radiologist of the organization."""
+    if clinical_read_allowed(actor, obj):
+        return True
+    practitioner = _practitioner(actor) if policy.PRACTITIONER in actor.roles else None
+    return practitioner is not None and practitioner.kind == practitioner.Kind.RADIOLOGIST

@@ -90,3 +90,6 @@ def chart(tenant_a):
         service,
         visit,
     )
+
+
+from caresync.records.tests.radiology_fixtures import department  # noqa: E402,F401
