@@ -10,6 +10,7 @@ DEMO_SEEDERS = [
     "caresync.directory.demo",
     "caresync.scheduling.demo",
     "caresync.records.demo",
+    "caresync.notifications.demo",
 ]
 
 
