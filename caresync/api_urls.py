@@ -17,6 +17,7 @@ from caresync.core import api as core_api
 from caresync.directory import api as directory_api
 from caresync.notifications import api as notifications_api
 from caresync.records import api as records_api
+from caresync.records import radiology_api
 from caresync.scheduling.api import appointments as appointments_api
 from caresync.scheduling.api import availability as availability_api
 from caresync.scheduling.api import feeds as feeds_api
@@ -62,6 +63,9 @@ router.register("closures", availability_api.ClosureViewSet, basename="closure")
 router.register("medical-records", records_api.MedicalRecordViewSet, basename="medical-record")
 router.register("notes", records_api.ClinicalNoteViewSet, basename="note")
 router.register("attachments", records_api.AttachmentViewSet, basename="attachment")
+router.register(
+    "radiology-reports", radiology_api.RadiologyReportViewSet, basename="radiology-report"
+)
 router.register(
     "clinical-access-grants",
     records_api.ClinicalAccessGrantViewSet,

@@ -178,7 +178,8 @@ def _radiology_reporter(actor: Actor, obj) -> bool:
 
 
 def _radiology_reviewer(actor: Actor, obj) -> bool:
-    """A radiologist of the organization who is not the report's author."""
+    """A radiologist of the organization, or a practitioner in the patient's care (never
+    the report's author)."""
     if not _same_organization(actor, obj):
         return False
     from caresync.records.access import radiology_reviewer_allowed

@@ -265,15 +265,15 @@ def radiology_reporter_allowed(actor: Actor, obj) -> bool:
 
 
 def radiology_reviewer_allowed(actor: Actor, obj) -> bool:
-    """The object rule of reviewing: a radiologist of the organization other than the
-    author."""
+    """The object rule of reviewing: a radiologist of the organization, or a practitioner
+    in the patient's care (the service refuses the author)."""
     if policy.PRACTITIONER not in actor.roles:
         return False
     practitioner = _practitioner(actor)
-    return (
-        practitioner is not None
-        and practitioner.kind == practitioner.Kind.RADIOLOGIST
-        and practitioner.pk != obj.radiologist_id
+    if practitioner is None:
+        return False
+    return practitioner.kind == practitioner.Kind.RADIOLOGIST or care_relationship(
+        actor, obj.patient
     )
 
 

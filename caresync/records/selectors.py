@@ -207,3 +207,19 @@ def appointments_for_notes(*, patient: Patient) -> QuerySet[Appointment]:
         .select_related("service", "practitioner__user")
         .order_by("-start")
     )
+
+
+def radiology_report_list(*, actor: Actor):
+    """Radiology reports the actor may read (the caller audits those it shows)."""
+    from caresync.records.access import scoped_radiology_reports
+    from caresync.records.models import RadiologyReport
+
+    rows = RadiologyReport.objects.select_related(
+        "patient",
+        "organization",
+        "appointment__service",
+        "radiologist__user",
+        "reviewer__user",
+        "referring_doctor__user",
+    )
+    return scoped_radiology_reports(actor, rows)

@@ -16,7 +16,13 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from caresync.accounts.api import PublicEndpoint
 from caresync.accounts.permissions import policy_for
-from caresync.core.policy import RULES, _clinical_author, _clinical_author_or_admin, _own_schedule
+from caresync.core.policy import (
+    RULES,
+    _clinical_author,
+    _clinical_author_or_admin,
+    _own_schedule,
+    _radiology_reporter,
+)
 from caresync.directory.tests.test_patient_photo import png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -382,6 +388,66 @@ def clinical(tenant):
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
+def radiology(tenant):
+    """The tenant's radiology: an X-ray service, two X-rays of the own patient done by the
+    doctor, the first reported (completed and released) by the doctor."""
+    cached = getattr(tenant, "_radiology", None)
+    if cached:
+        return cached
+    from datetime import UTC, datetime, timedelta
+
+    from caresync.directory.services import service_save
+    from caresync.records.radiology import (
+        radiology_report_complete,
+        radiology_report_create,
+        radiology_report_start,
+    )
+    from caresync.scheduling.models import Appointment
+
+    patient, doctor = directory(tenant)["patient"], directory(tenant)["doctor"]
+    clinical(tenant)  # the nurse on the patient's care team
+    xray = service_save(
+        actor=None,
+        organization=tenant.organization,
+        name="Chest X-ray",
+        category="radiology",
+        duration_minutes=15,
+        modality="XR",
+    )
+    scans = []
+    for day in (2, 3):
+        start = datetime(2026, 3, day, 9, tzinfo=UTC)
+        scans.append(
+            Appointment.objects.create(
+                organization=tenant.organization,
+                patient=patient,
+                practitioner=doctor,
+                service=xray,
+                start=start,
+                end=start + timedelta(minutes=15),
+                status=Appointment.Status.COMPLETED,
+            )
+        )
+    report = radiology_report_create(actor=tenant.doctor, appointment=scans[0])
+    report = radiology_report_start(actor=tenant.doctor, report=report, radiologist=doctor)
+    report = radiology_report_complete(
+        actor=tenant.doctor,
+        report=report,
+        radiologist=doctor,
+        findings="Clear lungs.",
+        impression="Normal chest.",
+    )
+    tenant._radiology = cached = {"report": report, "unreported": scans[1]}
+    return cached
+
+
+def radiology_case(suffix: str = "", body=None):
+    def case(tenant):
+        return f"/api/v1/radiology-reports/{radiology(tenant)['report'].pk}/{suffix}", body
+
+    return case
+
+
 def clinical_case(route: str, name: str, body=None, suffix: str = ""):
     """``/api/v1/<route>/<id of the tenant's record, note, attachment or grant>/<suffix>``."""
 
@@ -675,6 +741,20 @@ CASES = {
     ("attachment-detail", "GET"): clinical_case("attachments", "attachment"),
     ("attachment-detail", "DELETE"): clinical_case("attachments", "attachment", RETRACT_BODY),
     ("attachment-download", "GET"): clinical_case("attachments", "attachment", suffix="download/"),
+    ("radiology-report-list", "GET"): lambda t: ("/api/v1/radiology-reports/", None),
+    ("radiology-report-list", "POST"): lambda t: (
+        "/api/v1/radiology-reports/",
+        {"appointment": radiology(t)["unreported"].pk},
+    ),
+    ("radiology-report-detail", "GET"): radiology_case(),
+    ("radiology-report-detail", "PATCH"): radiology_case(body={"findings": "Draft"}),
+    ("radiology-report-start", "POST"): radiology_case("start/"),
+    ("radiology-report-complete", "POST"): radiology_case("complete/", {}),
+    ("radiology-report-review", "POST"): radiology_case("review/"),
+    ("radiology-report-amend", "POST"): radiology_case(
+        "amend/", {"impression": "Normal chest, no effusion.", "reason": "Matrix amendment"}
+    ),
+    ("radiology-report-pdf", "GET"): radiology_case("pdf/"),
     ("icd10-search", "GET"): lambda t: ("/api/v1/icd10/?q=asthma", None),
     ("clinical-access-grant-list", "GET"): lambda t: ("/api/v1/clinical-access-grants/", None),
     ("clinical-access-grant-list", "POST"): lambda t: (
@@ -710,7 +790,12 @@ CASES = {
     ("notification-read", "POST"): lambda t: ("/api/v1/notifications/read/", {"all": True}),
 }
 
-NURSE_NOT_OWNER = (_own_schedule, _clinical_author, _clinical_author_or_admin)
+NURSE_NOT_OWNER = (
+    _own_schedule,
+    _clinical_author,
+    _clinical_author_or_admin,
+    _radiology_reporter,
+)
 
 ROLE_USERS = {  # role label → (attribute of the tenant fixture or None, policy roles held)
     "org_admin": ("admin", {"user", "org_admin"}),
