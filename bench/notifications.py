@@ -111,7 +111,13 @@ def main() -> int:
         finally:
             worker_stop(worker)
     print(json.dumps(results))
-    return 0 if all(results[p]["drained"] for p in ("tasks", "sweep")) else 1
+    exact = all(
+        results[p]["drained"]
+        and results[p]["provider_receipts"] == args.count
+        and results[p]["duplicates"] == 0
+        for p in ("tasks", "sweep")
+    )
+    return 0 if exact else 1
 
 
 if __name__ == "__main__":

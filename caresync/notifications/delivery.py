@@ -139,10 +139,14 @@ def _blocked(notification: Notification) -> str:
 
 
 def _send_claimed(notification: Notification, token: uuid.UUID, now: datetime) -> str:
-    """Send one claimed notification and record the outcome under its claim."""
+    """Send one claimed notification and record the outcome under its claim. The claim is
+    renewed just before sending: a row that waited in a batch is not taken for a lost
+    send, and one that recovery already took back is left alone."""
     transport = transport_for(notification.channel)
     started = time.monotonic()
     mine = Notification.objects.filter(pk=notification.pk, claim_token=token, status=N.SENDING)
+    if not mine.update(claimed_at=max(now, timezone.now())):
+        return "skipped"
     blocked = _blocked(notification)
     if blocked:
         _record(
@@ -257,7 +261,10 @@ def notifications_recover_stale(*, now: datetime | None = None) -> int:
     resolved = 0
     for notification in Notification.objects.filter(status=N.SENDING, claimed_at__lt=cutoff):
         stale = Notification.objects.filter(
-            pk=notification.pk, status=N.SENDING, claim_token=notification.claim_token
+            pk=notification.pk,
+            status=N.SENDING,
+            claim_token=notification.claim_token,
+            claimed_at__lt=cutoff,  # not renewed meanwhile by a sender that is alive
         )
         transport = transport_for(notification.channel)
         started = time.monotonic()

@@ -182,3 +182,28 @@ def test_in_app_delivery_pushes_to_the_recipients_socket(queued, monkeypatch):
     ((user_ids, payload),) = pushed
     assert user_ids == [in_app.recipient_user_id]
     assert payload["type"] == "notification" and payload["title"] == "Appointment booked"
+
+
+def test_a_batch_member_taken_back_by_recovery_is_not_sent_by_its_first_claimer(queued, settings):
+    sms = queued["sms"]
+    claimed_at = timezone.now()
+    token = delivery._claim([sms.pk], claimed_at)
+    # The batch is slow: recovery takes the waiting row for a lost send and requeues it...
+    later = claimed_at + timedelta(seconds=settings.NOTIFICATION_SENDING_TIMEOUT_SECONDS + 1)
+    assert notifications_recover_stale(now=later) == 1
+    # ...so the first claimer, reaching it at last, must leave it to the next claim.
+    assert delivery._send_claimed(Notification.objects.get(pk=sms.pk), token, later) == "skipped"
+    assert not OfflineSms.objects.exists()
+    notifications_deliver_due(now=later)
+    assert OfflineSms.objects.count() == 1
+
+
+def test_a_renewed_claim_is_not_taken_for_a_lost_send(queued, settings):
+    sms = queued["sms"]
+    claimed_at = timezone.now()
+    delivery._claim([sms.pk], claimed_at)
+    later = claimed_at + timedelta(seconds=settings.NOTIFICATION_SENDING_TIMEOUT_SECONDS + 1)
+    # Renewed just before sending (the sender is alive and working on it).
+    Notification.objects.filter(pk=sms.pk).update(claimed_at=later)
+    assert notifications_recover_stale(now=later) == 0
+    assert Notification.objects.get(pk=sms.pk).status == N.SENDING
