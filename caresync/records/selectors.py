@@ -223,3 +223,48 @@ def radiology_report_list(*, actor: Actor):
         "referring_doctor__user",
     )
     return scoped_radiology_reports(actor, rows)
+
+
+UNREPORTED_STATUSES = ("pending", "in_progress")
+
+
+def radiology_worklist(*, actor: Actor, modality: str = "") -> list[Appointment]:
+    """Scans done and not yet reported (no report, or pending / in progress), oldest first,
+    each with ``age`` (since the scan) — a radiologist's worklist of the organization (the
+    caller audits the rows it shows)."""
+    from django.utils import timezone
+
+    if actor.organization is None:
+        return []
+    now = timezone.now()
+    rows = (
+        Appointment.objects.filter(
+            organization=actor.organization,
+            service__category=Service.Category.RADIOLOGY,
+            start__lte=now,
+        )
+        .exclude(status__in=("cancelled", "rejected", "no_show"))
+        .filter(
+            Q(radiology_report__isnull=True) | Q(radiology_report__status__in=UNREPORTED_STATUSES)
+        )
+        .select_related("patient", "service", "practitioner__user", "radiology_report")
+        .order_by("start")
+    )
+    if modality:
+        rows = rows.filter(service__modality=modality)
+    scans = list(rows[:200])
+    for scan in scans:
+        scan.age = now - scan.end
+        scan.report = getattr(scan, "radiology_report", None)
+    return scans
+
+
+def radiology_recently_reported(*, actor: Actor, modality: str = "", limit: int = 20):
+    """The latest completed or reviewed reports with ``turnaround`` (scan end → signed)."""
+    reports = radiology_report_list(actor=actor).filter(status__in=("completed", "reviewed"))
+    if modality:
+        reports = reports.filter(modality=modality)
+    rows = list(reports.order_by("-completed_at")[:limit])
+    for report in rows:
+        report.turnaround = report.completed_at - report.appointment.end
+    return rows

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from caresync.records import views
+from caresync.records import radiology_views, views
 
 urlpatterns = [
     path("patients/<int:pk>/notes/new/", views.note_new, name="note-create"),
@@ -16,4 +16,15 @@ urlpatterns = [
     path("records/<int:pk>/retract/", views.record_retract, name="medical-record-retract"),
     path("records/<int:pk>/sign/", views.record_sign, name="medical-record-sign"),
     path("files/<int:pk>/download/", views.attachment_download, name="attachment-download-page"),
+    path("radiology/", radiology_views.worklist, name="radiology-worklist"),
+    path(
+        "radiology/scans/<int:appointment_pk>/report/",
+        radiology_views.report_open,
+        name="radiology-report-open",
+    ),
+    path("radiology/reports/<int:pk>/", radiology_views.report_editor, name="radiology-report"),
+    path(
+        "radiology/reports/<int:pk>/pdf/", radiology_views.report_pdf, name="radiology-report-pdf"
+    ),
+    path("my-reports/", radiology_views.my_reports, name="my-reports"),
 ]

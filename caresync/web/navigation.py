@@ -30,6 +30,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "Waitlist", "waitlist", "list-checks", frozenset({"org_admin", "practitioner", "staff"})
     ),
     NavItem("Patients", "patient-list", "users", frozenset({"org_admin", "practitioner", "staff"})),
+    NavItem("Radiology", "radiology-worklist", "scan", frozenset({"practitioner"})),
+    NavItem("My reports", "my-reports", "file-text", frozenset({"patient"})),
     NavItem(
         "Communications",
         "communications",
