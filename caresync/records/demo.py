@@ -1,7 +1,8 @@
 """Demo clinical records: note templates per service, and for completed visits SOAP notes,
 phone-call notes, medical records (ICD-10, medications), one amendment, one retraction, a
-pinned allergy note, a referral letter and a PDF result. Idempotent (skipped once an
-organization has any note)."""
+pinned allergy note, a referral letter and a PDF result; radiology reports of past scans
+in every status with their PDFs. Idempotent (skipped once an organization has any note or
+report)."""
 
 import random
 
@@ -284,4 +285,113 @@ def seed(log) -> list:
             )
         notes = ClinicalNote.objects.filter(organization=organization).count()
         log(f"{organization.name}: {notes} clinical notes and their records")
+    for organization in Organization.objects.filter(slug__in=["harbour-health", "himalaya-care"]):
+        seed_radiology(organization, log)
     return []
+
+
+# (clinical indication, technique, findings, impression, recommendations)
+RADIOLOGY_CASES = [
+    (
+        "Right knee pain after a twisting injury; locking.",
+        "Sagittal, coronal and axial PD fat-saturated and T1 sequences, 3 T.",
+        "Oblique tear of the posterior horn of the medial meniscus reaching the inferior "
+        "articular surface. Cruciate and collateral ligaments intact. Small joint effusion.",
+        "Medial meniscal tear.",
+        "Orthopaedic referral.",
+    ),
+    (
+        "Cough for 3 weeks, ex-smoker.",
+        "PA and lateral chest radiographs.",
+        "Lungs clear. No focal consolidation, effusion or pneumothorax. Heart size normal.",
+        "No acute cardiopulmonary abnormality.",
+        "",
+    ),
+    (
+        "Right upper quadrant pain after meals.",
+        "Transabdominal ultrasound, fasting.",
+        "Several mobile gallstones up to 12 mm; gallbladder wall 2 mm; no pericholecystic "
+        "fluid. Common bile duct 4 mm.",
+        "Cholelithiasis without cholecystitis.",
+        "Surgical review if symptoms continue.",
+    ),
+]
+
+
+def seed_radiology(organization: Organization, log) -> None:
+    """Radiology reports for past scans in every status (pending, in progress, completed,
+    reviewed, one amended), completed ones with their PDFs. Skipped once any exists."""
+    from django.utils import timezone
+
+    from caresync.directory.models import Practitioner
+    from caresync.records.models import RadiologyReport
+    from caresync.records.radiology import (
+        radiology_report_amend,
+        radiology_report_complete,
+        radiology_report_create,
+        radiology_report_review,
+        radiology_report_save,
+        radiology_report_start,
+    )
+
+    if RadiologyReport.objects.filter(organization=organization).exists():
+        return
+    radiologists = list(
+        Practitioner.objects.filter(organization=organization, kind="radiologist", is_active=True)
+    )
+    doctors = list(Practitioner.objects.filter(organization=organization, kind="doctor"))
+    scans = list(
+        Appointment.objects.filter(
+            organization=organization,
+            service__category=Service.Category.RADIOLOGY,
+            start__lt=timezone.now(),
+        )
+        .exclude(status__in=["cancelled", "rejected", "no_show"])
+        .select_related("service", "patient")
+        .order_by("start")[:10]
+    )
+    if not radiologists or not scans:
+        log(f"{organization.name}: no past radiology scans to report")
+        return
+    author = radiologists[0]
+    reviewer = radiologists[1] if len(radiologists) > 1 else (doctors[0] if doctors else None)
+    for index, scan in enumerate(scans):
+        indication, technique, findings, impression, advice = RADIOLOGY_CASES[
+            index % len(RADIOLOGY_CASES)
+        ]
+        report = radiology_report_create(
+            actor=None,
+            appointment=scan,
+            referring_doctor=doctors[index % len(doctors)] if doctors else None,
+            clinical_indication=indication,
+        )
+        stage = index % 5  # 0 pending, 1 in progress, 2 completed, 3 reviewed, 4 amended
+        if stage == 0:
+            continue
+        user = author.user
+        report = radiology_report_start(actor=user, report=report, radiologist=author)
+        if stage == 1:
+            radiology_report_save(
+                actor=user, report=report, radiologist=author, technique=technique
+            )
+            continue
+        report = radiology_report_complete(
+            actor=user,
+            report=report,
+            radiologist=author,
+            technique=technique,
+            findings=findings,
+            impression=impression,
+            recommendations=advice,
+        )
+        if stage == 3 and reviewer is not None:
+            radiology_report_review(actor=reviewer.user, report=report, reviewer=reviewer)
+        if stage == 4:
+            radiology_report_amend(
+                actor=user,
+                report=report,
+                radiologist=author,
+                reason="Comparison with the previous study added",
+                comparison="Previous study of 12 months ago: unchanged.",
+            )
+    log(f"{organization.name}: {len(scans)} radiology reports")

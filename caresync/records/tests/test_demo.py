@@ -35,3 +35,29 @@ def test_the_demo_pdf_is_a_pdf_that_names_the_patient():
     assert b"(Patient: Ada Lovelace \\(HH-000001\\)) '" in pdf
     start = int(pdf.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
     assert pdf[start:].startswith(b"xref")
+
+
+def test_demo_radiology_reports_cover_every_status_with_pdfs_once(department):
+    from datetime import UTC, datetime
+
+    from caresync.records.models import RadiologyReport
+
+    organization = department.tenant.organization
+    organization.slug = "harbour-health"
+    organization.save()
+    for day in range(3, 7):
+        department.appointment(start=datetime(2026, 3, day, 9, tzinfo=UTC))
+    demo.seed(lambda message: None)
+
+    reports = RadiologyReport.objects.filter(organization=organization)
+    assert set(reports.values_list("status", flat=True)) == {
+        "pending",
+        "in_progress",
+        "completed",
+        "reviewed",
+    }
+    signed = reports.filter(status__in=["completed", "reviewed"])
+    assert signed.count() == 3 and all(report.pdf for report in signed)
+    assert reports.filter(version=2, pdf_version=2).count() == 1
+    demo.seed(lambda message: None)
+    assert RadiologyReport.objects.count() == 5
