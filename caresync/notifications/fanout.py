@@ -332,6 +332,8 @@ def notifications_fan_out(event: OutboxEvent, *, now: datetime | None = None) ->
     now = now or timezone.now()
     if appointment is None or (appointment.end < now and event.kind != "appointment.no_show"):
         return []
+    if _later_occurrence_of_a_series(event, appointment):
+        return []
     actor_id = event.actor_id
     organization_id = event.organization_id
     link = context["links"]["appointment"] if appointment.pk else context["links"].get("claim")
@@ -387,6 +389,22 @@ def notifications_fan_out(event: OutboxEvent, *, now: datetime | None = None) ->
     saved = list(Notification.objects.filter(outbox_event=event).values_list("pk", flat=True))
     delivery_queue(saved)
     return created
+
+
+def _later_occurrence_of_a_series(event: OutboxEvent, appointment) -> bool:
+    """A recurring series is booked visit by visit in one transaction: the first booking
+    is announced, not each of the others (each still gets its reminders)."""
+    if event.kind not in ("appointment.booked", "appointment.requested"):
+        return False
+    if not getattr(appointment, "series_id", None):
+        return False
+    from caresync.scheduling.models import Appointment
+
+    return (
+        Appointment.objects.filter(series_id=appointment.series_id)
+        .exclude(pk=appointment.pk)
+        .exists()
+    )
 
 
 def _defer_quiet_hours(rows, patient, zone, now, appointment) -> None:

@@ -158,3 +158,40 @@ def test_past_appointments_notify_nobody(reachable):
         payload={"appointment": appointment.pk},
     )
     assert notifications_fan_out(event, now=at(12, day=1)) == []
+
+
+def test_a_move_tells_the_patient_the_old_and_new_time(reachable):
+    from caresync.scheduling.services import appointment_reschedule
+
+    appointment = book(reachable, at(10))
+    appointment_reschedule(
+        actor=reachable.tenant.staff, appointment=appointment, start=at(14), now=NOW
+    )
+    email = Notification.objects.get(event_kind="appointment.rescheduled", channel="email")
+    assert email.subject == "Your appointment has moved to Monday 2 March 2026"
+    assert "moved from Mon 2 Mar 2026, 10:00 am AEDT" in email.body
+    assert "When: Mon 2 Mar 2026, 2:00 pm AEDT" in email.body
+    assert Notification.objects.filter(
+        event_kind="appointment.rescheduled", recipient_user=reachable.tenant.doctor
+    ).exists()
+
+
+def test_a_recurring_series_is_announced_once_and_reminded_per_visit(reachable):
+    from caresync.notifications.models import Reminder
+    from caresync.scheduling.services import appointment_series_book
+
+    series = appointment_series_book(
+        actor=reachable.tenant.staff,
+        organization=reachable.tenant.organization,
+        patient=reachable.patient,
+        practitioner=reachable.doctor,
+        service=reachable.consult,
+        first_start=at(10),
+        rrule="FREQ=WEEKLY;COUNT=4",
+        now=NOW,
+    )
+    booked = Notification.objects.filter(event_kind="appointment.booked", channel="email")
+    assert booked.count() == 1
+    assert "Mon 2 Mar 2026, 10:00 am" in booked.get().body
+    assert series.appointments.count() == 4
+    assert Reminder.objects.filter(offset_minutes=1440, status="pending").count() == 4
