@@ -247,19 +247,28 @@ def _event_subject(event: OutboxEvent):
 # --- Rendering -----------------------------------------------------------------------------
 
 
-def template_for(organization_id: int | None, key: str, channel: str):
+def saved_templates(organization_id: int | None, keys) -> dict:
+    """{(key, channel): template} in force for these keys (one query): the organization's
+    over an installation-wide override."""
+    found: dict = {}
+    rows = NotificationTemplate.objects.filter(
+        Q(organization_id=organization_id) | Q(organization__isnull=True),
+        event_kind__in=list(keys),
+        is_active=True,
+    )
+    for row in rows:  # the organization's wins, whichever way the database orders them
+        if row.organization_id is None and (row.event_kind, row.channel) in found:
+            continue
+        found[(row.event_kind, row.channel)] = row
+    return found
+
+
+def template_for(organization_id: int | None, key: str, channel: str, saved=None):
     """(subject, body, html) of the template in force: the organization's, else an
     installation-wide override, else the shipped default; None when there is none."""
-    saved = {
-        t.organization_id: t
-        for t in NotificationTemplate.objects.filter(
-            Q(organization_id=organization_id) | Q(organization__isnull=True),
-            event_kind=key,
-            channel=channel,
-            is_active=True,
-        )
-    }
-    chosen = saved.get(organization_id) or saved.get(None)
+    if saved is None:
+        saved = saved_templates(organization_id, [key])
+    chosen = saved.get((key, channel))
     if chosen is not None:
         return chosen.subject, chosen.body, chosen.html
     default = DEFAULTS.get((key, channel))
@@ -290,13 +299,13 @@ def email_html(body_text: str, html_fragment: str, context: dict) -> str:
     )
 
 
-def render_message(key: str, channel: str, context: dict, organization_id: int | None):
+def render_message(key: str, channel: str, context: dict, organization_id: int | None, saved=None):
     """(subject, body, html) for one channel; None when no template exists. A template
     that cannot render falls back to the shipped default (logged), so a bad edit never
     blocks the change it describes."""
     if channel == Channel.SMS:
         context = sms_context(context, organization_id)
-    found = template_for(organization_id, key, channel)
+    found = template_for(organization_id, key, channel, saved)
     if found is None:
         return None
     subject, body, html = found
@@ -340,9 +349,10 @@ def notifications_fan_out(event: OutboxEvent, *, now: datetime | None = None) ->
     rows: list[Notification] = []
 
     patient = appointment.patient
+    saved = saved_templates(organization_id, [event.kind, event.kind + PRACTITIONER])
 
     def add(key, channel, address, *, recipient_key, user_id=None):
-        rendered = render_message(key, channel, context, organization_id)
+        rendered = render_message(key, channel, context, organization_id, saved)
         if rendered is None:
             return
         subject, body, html = rendered

@@ -55,26 +55,31 @@ def reminders_arm(appointment, *, now: datetime | None = None) -> None:
         return
     zone = appointment_zone(appointment)
     offsets = reminder_offsets(appointment)
+    new = []
     for offset in offsets:
         due = reminder_due_at(appointment.start, offset, zone)
         reminder = existing.get(offset)
         state = R.PENDING if due > now else R.SKIPPED
         if reminder is None:
-            Reminder.objects.create(
-                appointment=appointment,
-                offset_minutes=offset,
-                due_at=due,
-                armed_for=appointment.start,
-                status=state,
+            new.append(
+                Reminder(
+                    appointment=appointment,
+                    offset_minutes=offset,
+                    due_at=due,
+                    armed_for=appointment.start,
+                    status=state,
+                )
             )
         elif reminder.armed_for != appointment.start or reminder.status == R.CANCELLED:
             # Moved (or back after a cancellation): remind again, for the new time.
             reminder.due_at, reminder.armed_for, reminder.status = due, appointment.start, state
             reminder.sent_at = None
             reminder.save(update_fields=["due_at", "armed_for", "status", "sent_at"])
-    appointment.reminders.filter(status=R.PENDING).exclude(offset_minutes__in=offsets).update(
-        status=R.CANCELLED
-    )
+    Reminder.objects.bulk_create(new)
+    if set(existing) - set(offsets):
+        appointment.reminders.filter(status=R.PENDING).exclude(offset_minutes__in=offsets).update(
+            status=R.CANCELLED
+        )
 
 
 def reminders_follow(event: OutboxEvent) -> None:
