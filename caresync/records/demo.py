@@ -350,6 +350,8 @@ def seed_radiology(organization: Organization, log) -> None:
         .select_related("service", "patient")
         .order_by("start")[:10]
     )
+    # Patients with a portal login first, so "My reports" has a signed report to show.
+    scans.sort(key=lambda scan: scan.patient.user_id is None)
     if not radiologists or not scans:
         log(f"{organization.name}: no past radiology scans to report")
         return
@@ -365,7 +367,7 @@ def seed_radiology(organization: Organization, log) -> None:
             referring_doctor=doctors[index % len(doctors)] if doctors else None,
             clinical_indication=indication,
         )
-        stage = index % 5  # 0 pending, 1 in progress, 2 completed, 3 reviewed, 4 amended
+        stage = (index + 2) % 5  # 0 pending, 1 in progress, 2 completed, 3 reviewed, 4 amended
         if stage == 0:
             continue
         user = author.user

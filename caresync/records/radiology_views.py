@@ -214,7 +214,10 @@ def my_reports(request):
         .order_by("-completed_at")
     )
     clinical_reads_record(actor=actor, objects=reports, details={"portal": True})
-    return render(request, "records/radiology/my_reports.html", {"reports": reports})
+    patient = reports[0].patient if reports else None
+    return render(
+        request, "records/radiology/my_reports.html", {"reports": reports, "patient": patient}
+    )
 
 
 @login_required
