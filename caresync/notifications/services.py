@@ -171,22 +171,34 @@ def notification_template_reset(*, actor, organization, key: str, channel: str) 
     return removed
 
 
-@transaction.atomic
-def notification_settings_save(
-    *, actor, organization, sms_include_service: bool, reminder_offsets: list[int]
-):
-    """The organization's SMS detail choice and its default reminder times."""
-    from caresync.core.audit import audit_record
+def _offsets(minutes, field: str) -> list[int]:
     from caresync.core.errors import ApplicationError
-    from caresync.notifications.models import NotificationSettings, ReminderSchedule
 
-    offsets = sorted({int(m) for m in reminder_offsets}, reverse=True)
+    offsets = sorted({int(m) for m in minutes}, reverse=True)
     if any(m <= 0 or m > 60 * 24 * 30 for m in offsets) or len(offsets) > 5:
         raise ApplicationError(
             "Reminders are between 1 minute and 30 days before, at most five.",
             code="validation_error",
-            fields={"reminders": [{"code": "invalid", "message": "Choose other times."}]},
+            fields={field: [{"code": "invalid", "message": "Choose other times."}]},
         )
+    return offsets
+
+
+@transaction.atomic
+def notification_settings_save(
+    *,
+    actor,
+    organization,
+    sms_include_service: bool,
+    reminder_offsets: list[int],
+    service_offsets: dict | None = None,
+):
+    """The organization's SMS detail choice, its default reminder times and, per service,
+    its own times (``service_offsets``: {service: minutes, or None for the default})."""
+    from caresync.core.audit import audit_record
+    from caresync.notifications.models import NotificationSettings, ReminderSchedule
+
+    offsets = _offsets(reminder_offsets, "reminders")
     saved, _ = NotificationSettings.objects.update_or_create(
         organization=organization, defaults={"sms_include_service": sms_include_service}
     )
@@ -195,12 +207,30 @@ def notification_settings_save(
         service=None,
         defaults={"offsets_minutes": offsets, "is_active": True},
     )
+    per_service = {}
+    for service, minutes in (service_offsets or {}).items():
+        if service.organization_id != organization.pk:
+            continue
+        if minutes is None:
+            ReminderSchedule.objects.filter(organization=organization, service=service).delete()
+            continue
+        chosen = _offsets(minutes, f"service_{service.pk}") if minutes else []
+        ReminderSchedule.objects.update_or_create(
+            organization=organization,
+            service=service,
+            defaults={"offsets_minutes": chosen, "is_active": True},
+        )
+        per_service[service.pk] = chosen
     audit_record(
         actor=actor,
         action="update",
         organization=organization,
         obj=saved,
-        details={"sms_include_service": sms_include_service, "reminders": offsets},
+        details={
+            "sms_include_service": sms_include_service,
+            "reminders": offsets,
+            "service_reminders": per_service,
+        },
     )
     return saved
 

@@ -74,6 +74,26 @@ def test_settings_save_reminder_times_and_sms_detail(reachable, client):
     assert refused.status_code == 200 and "Write hours as numbers" in refused.content.decode()
 
 
+def test_a_service_gets_its_own_reminder_times_or_none(reachable, client):
+    client.force_login(reachable.tenant.admin)
+    mri, consult = reachable.mri, reachable.consult
+    client.post(
+        reverse("notification-settings"),
+        {"reminders": "24", f"service_{mri.pk}": "72, 1", f"service_{consult.pk}": "none"},
+    )
+    schedules = {
+        s.service_id: s.offsets_minutes
+        for s in ReminderSchedule.objects.filter(organization=reachable.tenant.organization)
+    }
+    assert schedules == {None: [1440], mri.pk: [4320, 60], consult.pk: []}
+    appointment = book(reachable, at(10, day=2))
+    assert not appointment.reminders.exists()  # the consult: no reminders
+    page = client.get(reverse("notification-settings")).content.decode()
+    assert 'value="72, 1"' in page
+    client.post(reverse("notification-settings"), {"reminders": "24", f"service_{mri.pk}": ""})
+    assert not ReminderSchedule.objects.filter(service=mri).exists()
+
+
 def test_communications_dashboard_lists_filters_and_audits(reachable, client):
     book(reachable, at(10))
     client.force_login(reachable.tenant.staff)

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 
 from caresync.accounts.views import _no_organization, authorize_page, form_errors_from
 from caresync.core.errors import ApplicationError
+from caresync.directory.models import Service
 from caresync.notifications.defaults import DEFAULTS, key_label
 from caresync.notifications.models import (
     Channel,
@@ -100,13 +101,53 @@ class SettingsForm(StyledForm):
         help_text="Comma-separated, e.g. 24, 2. Services may have their own.",
     )
 
+    def __init__(self, *args, services=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.services = list(services)
+        for service in self.services:
+            self.fields[f"service_{service.pk}"] = forms.CharField(
+                max_length=60,
+                required=False,
+                label=service.name,
+                widget=forms.TextInput(attrs={"placeholder": "Organization default"}),
+            )
+        for name, field in self.fields.items():
+            if name.startswith("service_"):
+                field.widget.attrs.setdefault("class", "input")
+
+    def service_fields(self):
+        return [self[f"service_{service.pk}"] for service in self.services]
+
     def clean_reminders(self):
-        text = self.cleaned_data["reminders"]
+        return self._hours(self.cleaned_data["reminders"]) or []
+
+    def clean(self):
+        cleaned = super().clean()
+        for service in self.services:
+            name = f"service_{service.pk}"
+            if name in cleaned:
+                try:
+                    cleaned[name] = self._hours(cleaned[name])
+                except forms.ValidationError as exc:
+                    self.add_error(name, exc)
+        return cleaned
+
+    @staticmethod
+    def _hours(text: str) -> list[int] | None:
+        """Minutes from "24, 2" (hours); "none" for no reminders; empty: None."""
+        text = (text or "").strip().lower()
+        if not text:
+            return None
+        if text in ("none", "0", "off"):
+            return []
         try:
             hours = [float(part) for part in text.replace(";", ",").split(",") if part.strip()]
         except ValueError as exc:
             raise forms.ValidationError("Write hours as numbers, e.g. 24, 2.") from exc
         return [round(h * 60) for h in hours]
+
+    def service_offsets(self) -> dict:
+        return {s: self.cleaned_data.get(f"service_{s.pk}") for s in self.services}
 
 
 def _templates_table(organization) -> list[dict]:
@@ -144,7 +185,14 @@ def notification_settings(request):
         "sms_include_service": bool(current and current.sms_include_service),
         "reminders": ", ".join(f"{m / 60:g}" for m in offsets),
     }
-    form = SettingsForm(request.POST or None, initial=initial)
+    services = Service.objects.filter(organization=organization, is_active=True).order_by("name")
+    for schedule in ReminderSchedule.objects.filter(
+        organization=organization, service__isnull=False
+    ):
+        initial[f"service_{schedule.service_id}"] = (
+            ", ".join(f"{m / 60:g}" for m in schedule.offsets_minutes) or "none"
+        )
+    form = SettingsForm(request.POST or None, initial=initial, services=services)
     if request.method == "POST" and form.is_valid():
         try:
             notification_settings_save(
@@ -152,6 +200,7 @@ def notification_settings(request):
                 organization=organization,
                 sms_include_service=form.cleaned_data["sms_include_service"],
                 reminder_offsets=form.cleaned_data["reminders"],
+                service_offsets=form.service_offsets(),
             )
         except ApplicationError as exc:
             form_errors_from(form, exc)
