@@ -168,7 +168,9 @@ def appointment_context(appointment, *, previous_start: datetime | None = None) 
             "email": organization.email,
         },
         "links": {
-            "appointment": _site(reverse("appointment-detail", args=[appointment.pk])),
+            "appointment": _site(reverse("appointment-detail", args=[appointment.pk]))
+            if appointment.pk
+            else "",
             "appointments": _site(reverse("appointment-list")),
             "notifications": _site(reverse("notification-inbox")),
         },

@@ -195,3 +195,22 @@ def test_a_recurring_series_is_announced_once_and_reminded_per_visit(reachable):
     assert "Mon 2 Mar 2026, 10:00 am" in booked.get().body
     assert series.appointments.count() == 4
     assert Reminder.objects.filter(offset_minutes=1440, status="pending").count() == 4
+
+
+def test_a_waitlist_offer_sends_the_claim_link(reachable):
+    from caresync.scheduling.services import waitlist_join, waitlist_offer_freed_slot
+
+    waitlist_join(
+        actor=None,
+        organization=reachable.tenant.organization,
+        patient=reachable.patient,
+        service=reachable.consult,
+    )
+    (offer,) = waitlist_offer_freed_slot(
+        practitioner_id=reachable.doctor.pk, start=at(10), end=at(10, 30), now=NOW
+    )
+    sent = {n.channel: n for n in Notification.objects.filter(event_kind="waitlist.offered")}
+    assert set(sent) == {"email", "sms", "in_app"}
+    assert "/waitlist/offers/" in sent["sms"].body
+    assert sent["email"].subject == "A time is free: Mon 2 Mar 2026, 10:00 am AEDT"
+    assert sent["in_app"].link.startswith("http") and "/waitlist/offers/" in sent["in_app"].link
