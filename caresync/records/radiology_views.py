@@ -6,6 +6,7 @@ reports or scans audits the rows it shows."""
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -15,6 +16,7 @@ from caresync.accounts.views import authorize_page, form_errors_from
 from caresync.core.errors import ApplicationError
 from caresync.core.policy import can
 from caresync.directory.models import Modality
+from caresync.records.access import clinic_reader
 from caresync.records.models import RadiologyReport
 from caresync.records.radiology import (
     radiology_report_amend,
@@ -148,6 +150,8 @@ def report_editor(request, pk: int):
     actor = web_actor(request)
     report = _org_report(actor, pk)
     authorize_page(request, "radiology.view", report)
+    if not clinic_reader(actor):
+        raise PermissionDenied("Patients read their reports under My reports.")
     radiologist = practitioner_for(actor=actor)
     initial = {name: getattr(report, name) for name in SECTION_FIELDS}
     form = ReportForm(request.POST or None, initial=initial)

@@ -68,3 +68,12 @@ def test_a_patient_cannot_open_the_editor_or_another_patients_pdf(department, cl
     assert client.get(f"/radiology/reports/{report.pk}/").status_code == 403
     assert client.get("/radiology/").status_code == 403
     assert not ReportAccess.objects.exists()
+
+
+def test_the_patient_reads_their_report_in_the_portal_not_the_editor_with_its_access_log(
+    department, client
+):
+    report = completed(department)
+    client.force_login(department.tenant.patient)
+    assert client.get(f"/radiology/reports/{report.pk}/").status_code == 403
+    assert not ReportAccess.objects.exists()
