@@ -8,6 +8,7 @@ the shipped default, over plain strings (``rendering``). Delivery is queued on c
 import logging
 from datetime import datetime, timedelta
 from functools import partial
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -347,7 +348,10 @@ def notifications_fan_out(event: OutboxEvent, *, now: datetime | None = None) ->
         return []
     actor_id = event.actor_id
     organization_id = event.organization_id
-    link = context["links"]["appointment"] if appointment.pk else context["links"].get("claim")
+    # In-app links stay on the site the person is using: a path, not SITE_URL.
+    link = urlsplit(
+        context["links"]["appointment"] if appointment.pk else context["links"].get("claim", "")
+    ).path
     rows: list[Notification] = []
 
     patient = appointment.patient

@@ -213,4 +213,4 @@ def test_a_waitlist_offer_sends_the_claim_link(reachable):
     assert set(sent) == {"email", "sms", "in_app"}
     assert "/waitlist/offers/" in sent["sms"].body
     assert sent["email"].subject == "A time is free: Mon 2 Mar 2026, 10:00 am AEDT"
-    assert sent["in_app"].link.startswith("http") and "/waitlist/offers/" in sent["in_app"].link
+    assert sent["in_app"].link.startswith("/waitlist/offers/")
