@@ -15,6 +15,7 @@ from caresync.core import policy
 from caresync.core.errors import ApplicationError
 from caresync.core.rest import StrictSerializer
 from caresync.directory.selectors import patient_list, practitioner_list, service_list
+from caresync.scheduling.api.idempotency import booking_response
 from caresync.scheduling.models import Appointment
 from caresync.scheduling.selectors import appointment_analytics, appointment_list
 from caresync.scheduling.services import (
@@ -22,7 +23,6 @@ from caresync.scheduling.services import (
     appointment_reschedule,
     appointment_transition,
     appointment_update,
-    idempotent,
 )
 from caresync.scheduling.slots import local_instant
 
@@ -185,17 +185,11 @@ class AppointmentViewSet(
         data = AppointmentBookInput(data=request.data)
         data.is_valid(raise_exception=True)
         actor = request_actor(request)
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if key:
-            status_code, body = idempotent(
-                user=request.user,
-                key=key[:255],
-                payload=dict(request.data),
-                handler=lambda: self._book(actor, data.validated_data),
-            )
-            return Response(body, status=status_code)
-        status_code, body = self._book(actor, data.validated_data)
-        return Response(body, status=status_code)
+        return booking_response(
+            request,
+            payload=dict(request.data),
+            handler=lambda: self._book(actor, data.validated_data),
+        )
 
     def _book(self, actor, fields):
         organization = require_organization(actor)

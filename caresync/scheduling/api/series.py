@@ -18,6 +18,7 @@ from caresync.directory.selectors import (
     practitioner_list,
     service_list,
 )
+from caresync.scheduling.api.idempotency import booking_response
 from caresync.scheduling.models import Appointment, AppointmentSeries
 from caresync.scheduling.selectors import appointment_list, appointment_series_list
 from caresync.scheduling.services import (
@@ -25,7 +26,6 @@ from caresync.scheduling.services import (
     appointment_series_cancel,
     appointment_series_preview,
     appointment_series_reschedule,
-    idempotent,
 )
 
 
@@ -199,17 +199,11 @@ class AppointmentSeriesViewSet(
         data = SeriesBookInput(data=request.data)
         data.is_valid(raise_exception=True)
         actor = request_actor(request)
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if key:
-            status_code, body = idempotent(
-                user=request.user,
-                key=key[:255],
-                payload={"series": dict(request.data)},
-                handler=lambda: self._book(actor, data.validated_data),
-            )
-            return Response(body, status=status_code)
-        status_code, body = self._book(actor, data.validated_data)
-        return Response(body, status=status_code)
+        return booking_response(
+            request,
+            payload={"series": dict(request.data)},
+            handler=lambda: self._book(actor, data.validated_data),
+        )
 
     def _book(self, actor: Actor, fields: dict):
         series = appointment_series_book(
