@@ -70,12 +70,18 @@ def transport_for(channel: str):
     return InAppTransport()
 
 
-def _message(notification: Notification) -> OutgoingMessage:
+def _message(notification: Notification, *, for_lookup: bool = False) -> OutgoingMessage:
     callback = ""
     if notification.channel == Channel.SMS:
-        callback = settings.SITE_URL.rstrip("/") + reverse("twilio-status")
-    known = (
-        set(
+        # The id lets Twilio's report resolve a send whose worker died before recording it.
+        callback = (
+            settings.SITE_URL.rstrip("/")
+            + reverse("twilio-status")
+            + f"?notification={notification.pk}"
+        )
+    known = set()
+    if for_lookup:  # provider ids already recorded for this address are other sends
+        known = set(
             Notification.objects.filter(
                 channel=notification.channel, to_address=notification.to_address
             )
@@ -83,9 +89,6 @@ def _message(notification: Notification) -> OutgoingMessage:
             .exclude(provider_message_id="")
             .values_list("provider_message_id", flat=True)
         )
-        if notification.channel == Channel.SMS
-        else set()
-    )
     return OutgoingMessage(
         notification_id=notification.pk,
         channel=notification.channel,
@@ -269,7 +272,9 @@ def notifications_recover_stale(*, now: datetime | None = None) -> int:
         transport = transport_for(notification.channel)
         started = time.monotonic()
         try:
-            found = transport.lookup(_message(notification), since=notification.claimed_at)
+            found = transport.lookup(
+                _message(notification, for_lookup=True), since=notification.claimed_at
+            )
         except TransportError as exc:
             logger.warning("Lookup of notification %s failed: %s", notification.pk, exc)
             continue

@@ -76,6 +76,28 @@ class FakeTwilio:
         with self._lock:
             return [m for m in self.messages if to is None or m["to"] == to]
 
+    def status_callback(self, sid: str, status: str, error_code: str = "") -> tuple[str, dict, str]:
+        """(url, form parameters, X-Twilio-Signature) of the status report Twilio would POST
+        to the message's StatusCallback."""
+        from twilio.request_validator import RequestValidator
+
+        with self._lock:
+            (message,) = [m for m in self.messages if m["sid"] == sid]
+        params = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "From": message["from"],
+            "MessageSid": sid,
+            "MessageStatus": status,
+            "SmsSid": sid,
+            "SmsStatus": status,
+            "To": message["to"],
+        }
+        if error_code:
+            params["ErrorCode"] = error_code
+        url = message["_status_callback"]
+        return url, params, RequestValidator(self.auth_token).compute_signature(url, params)
+
     # --- protocol ---------------------------------------------------------------------
 
     def _resource(self, sid: str, params: dict) -> dict:
@@ -144,6 +166,7 @@ class FakeTwilio:
         if to in self.unsubscribed:
             return _error(21610)
         message = self._resource("SM" + secrets.token_hex(16), form)
+        message["_status_callback"] = form.get("StatusCallback", "")
         with self._lock:
             self.messages.append(message)
         return 201, self._public(message)

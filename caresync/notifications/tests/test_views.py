@@ -36,15 +36,15 @@ def test_booking_texts_the_patient_through_twilio_with_a_status_callback(sent_sm
     assert receipt["to"] == "+61412345678"
     assert receipt["sid"] == sent_sms.provider_message_id
     assert "10:00 am AEDT" in receipt["body"]
+    assert receipt["_status_callback"] == (
+        f"http://testserver/webhooks/twilio/status/?notification={sent_sms.pk}"
+    )
 
 
 def test_status_callback_marks_the_message_delivered(sent_sms, twilio):
-    response = twilio_post(
-        Client(),
-        "twilio-status",
-        {"MessageSid": sent_sms.provider_message_id, "MessageStatus": "delivered"},
-        token=twilio.auth_token,
-        query=f"?notification={sent_sms.pk}",
+    url, params, signature = twilio.status_callback(sent_sms.provider_message_id, "delivered")
+    response = Client().post(
+        url.removeprefix("http://testserver"), params, HTTP_X_TWILIO_SIGNATURE=signature
     )
     assert response.status_code == 204
     sent_sms.refresh_from_db()
