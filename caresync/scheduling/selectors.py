@@ -24,7 +24,7 @@ from django.db.models import (
     TextField,
     Value,
 )
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 
 from caresync.accounts.models import Organization
 from caresync.core.policy import Actor
@@ -182,14 +182,60 @@ def working_calendars(
     return _calendars(organization, ids, ids, window, busy or {})
 
 
-def _weekly_rule(weekday, start, end, effective_from, effective_to, services) -> WeeklyRule:
-    return WeeklyRule(
-        weekday,
-        time.fromisoformat(start),
-        time.fromisoformat(end),
-        date.fromisoformat(effective_from) if effective_from else None,
-        date.fromisoformat(effective_to) if effective_to else None,
-        services,
+def _rule_text() -> Func:
+    """A rule as "weekday start end first-day last-day zone" ("-": no date)."""
+    return Func(
+        *(Cast(name, CharField()) for name in ("weekday", "start_time", "end_time")),
+        Coalesce(Cast("effective_from", CharField()), Value("-")),
+        Coalesce(Cast("effective_to", CharField()), Value("-")),
+        F("location__time_zone"),
+        template="(%(expressions)s)",
+        arg_joiner=" || ' ' || ",
+        output_field=TextField(),
+    )
+
+
+def _parse_rules(described: str) -> tuple[list[tuple], bool, tuple[WeeklyRule, ...], str]:
+    """``_rule_text``s joined by commas: each rule's fields in that order, whether two start
+    on the same weekday and time, and the rules in (weekday, start) order with the zone of
+    the first one's location."""
+    fields = []
+    for text in described.split(","):
+        weekday, start, end, first, last, zone = text.split(" ")
+        fields.append(
+            (
+                int(weekday),
+                time.fromisoformat(start),
+                time.fromisoformat(end),
+                None if first == "-" else date.fromisoformat(first),
+                None if last == "-" else date.fromisoformat(last),
+                zone,
+            )
+        )
+    ordered = sorted(fields, key=lambda rule: rule[:2])
+    ties = len({rule[:2] for rule in fields}) < len(fields)
+    return fields, ties, tuple(WeeklyRule(*rule[:5]) for rule in ordered), ordered[0][5]
+
+
+def _rules_and_zone(
+    described: str, rule_ids: str, only: dict[int, set[int]], parsed: dict[str, tuple]
+) -> tuple[tuple[WeeklyRule, ...], str]:
+    """A practitioner's rules in (weekday, start, id) order and the zone of the first one's
+    location, from their ``_rule_text``s and ids (joined in the same order). Practitioners
+    mostly share their hours: ``parsed`` keeps what was read for the same text."""
+    shared = parsed.get(described)
+    if shared is None:
+        shared = parsed[described] = _parse_rules(described)
+    fields, ties, rules, zone = shared
+    ids = [int(pk) for pk in rule_ids.split(",")] if ties or only else []
+    if not ties and only.keys().isdisjoint(ids):
+        return rules, zone
+    found = sorted(zip(fields, ids, strict=True), key=lambda rule: (*rule[0][:2], rule[1]))
+    return (
+        tuple(
+            WeeklyRule(*rule[:5], frozenset(only[pk]) if pk in only else None) for rule, pk in found
+        ),
+        found[0][0][5],
     )
 
 
@@ -201,31 +247,24 @@ def _calendars(
     busy: dict[int, Sequence[Interval]],
 ) -> list[PractitionerCalendar]:
     """Calendars of the practitioners ``ids`` (``among``: the same as a list or a subquery,
-    which spares the database a parameter per practitioner)."""
+    which spares the database a parameter per practitioner); three queries."""
     margin = timedelta(days=1)
     only: dict[int, set[int]] = {}
     for rule_id, service_id in AvailabilityRule.services.through.objects.filter(
         availabilityrule__practitioner_id__in=among
     ).values_list("availabilityrule_id", "service_id"):
         only.setdefault(rule_id, set()).add(service_id)
-    # Plain values, times as text: 200 practitioners have thousands of rules but few distinct
-    # ones, and each distinct rule is parsed and built once.
-    as_text = [Cast(name, CharField()) for name in _RULE_TIMES]
-    weekly: dict[int, list[WeeklyRule]] = {pk: [] for pk in ids}
-    zones: dict[int, str] = {}
-    distinct: dict[tuple, WeeklyRule] = {}
-    for rule_id, practitioner_id, weekday, *times, zone in (
+    # One row per practitioner: 200 practitioners have thousands of rules, few distinct.
+    weekly: dict[int, tuple[tuple[WeeklyRule, ...], str]] = {}
+    parsed: dict[str, tuple] = {}
+    for practitioner_id, described, rule_ids in (
         AvailabilityRule.objects.filter(practitioner_id__in=among)
-        .order_by("practitioner_id", "weekday", "start_time", "pk")
-        .values_list("pk", "practitioner_id", "weekday", *as_text, "location__time_zone")
+        .order_by()
+        .values("practitioner_id")
+        .annotate(rules=_JoinedText(_rule_text()), ids=_JoinedText(Cast("pk", CharField())))
+        .values_list("practitioner_id", "rules", "ids")
     ):
-        services = only.get(rule_id)
-        key = (weekday, *times, frozenset(services) if services else None)
-        rule = distinct.get(key)
-        if rule is None:
-            rule = distinct[key] = _weekly_rule(*key)
-        weekly[practitioner_id].append(rule)
-        zones.setdefault(practitioner_id, zone)  # the first rule's location
+        weekly[practitioner_id] = _rules_and_zone(described, rule_ids, only, parsed)
     extra: dict[int, list[Interval]] = {pk: [] for pk in ids}
     time_off: dict[int, list[Interval]] = {pk: [] for pk in ids}
     for practitioner_id, kind, start, end in AvailabilityException.objects.filter(
@@ -236,20 +275,18 @@ def _calendars(
     calendars = []
     for pk in ids:
         own = busy.get(pk, ())
+        rules, zone = weekly.get(pk, ((), organization.time_zone))
         calendars.append(
             PractitionerCalendar(
                 practitioner_id=pk,
-                time_zone=zones.get(pk, organization.time_zone),
-                rules=tuple(weekly[pk]),
+                time_zone=zone,
+                rules=rules,
                 extra=tuple(extra[pk]),
                 time_off=tuple(time_off[pk]),
                 busy=own if isinstance(own, EpochIntervals) else tuple(own),
             )
         )
     return calendars
-
-
-_RULE_TIMES = ("start_time", "end_time", "effective_from", "effective_to")
 
 
 class _JoinedText(Aggregate):
@@ -310,13 +347,15 @@ def _buffered_ticks(groups: list[tuple[str, int, int]]) -> list[tuple[int, int]]
     return pairs
 
 
-def _blocking_ticks(
-    ids: list[int], among, span: Q, patient: Patient | None, exclude_appointment_id: int | None
-) -> tuple[dict[int, EpochIntervals], EpochIntervals]:
-    """Blocking appointments, one query: each practitioner's widened by the buffers of their
-    service, and the patient's as they are. One row per practitioner and service carries the
-    times as text, read only when the engine asks for them; the buffers are looked up per
-    row, not joined per appointment."""
+def _blocking_rows(
+    practitioner_ids: list[int],
+    span: Q,
+    patient: Patient | None,
+    exclude_appointment_id: int | None,
+) -> tuple[dict[int, list[tuple[str, int, int]]], list[tuple[int, int]]]:
+    """One query: each practitioner's blocking appointments as (times as text, buffer before,
+    buffer after) per service, one row per practitioner and service, the buffers looked up
+    per row rather than joined per appointment; and the patient's own, in ticks."""
     blocking = Appointment.objects.filter(span, status__in=Appointment.BLOCKING)
     if exclude_appointment_id is not None:
         blocking = blocking.exclude(pk=exclude_appointment_id)
@@ -326,7 +365,7 @@ def _blocking_ticks(
         "after": _PerGroup(service.values("buffer_after_minutes")),
         "times": _JoinedText(_start_end_text()),
     }
-    whose = Q(practitioner_id__in=among)
+    whose = Q(practitioner_id__in=practitioner_ids)
     if patient is not None:
         whose |= Q(patient=patient)
         columns["mine"] = _JoinedText(_start_end_text(), filter=Q(patient=patient))
@@ -337,19 +376,45 @@ def _blocking_ticks(
         .annotate(**columns)
         .values_list("practitioner_id", *columns)
     )
-    wanted = set(ids)
     groups: dict[int, list[tuple[str, int, int]]] = {}
     mine: list[tuple[int, int]] = []
     for practitioner_id, before, after, times, *own in rows:
-        if practitioner_id in wanted:
-            groups.setdefault(practitioner_id, []).append((times, before, after))
+        groups.setdefault(practitioner_id, []).append((times, before, after))
         if own and own[0]:
             mine.extend(_ticks_from_text(own[0]))
+    return groups, mine
+
+
+# An any-practitioner search rarely needs everyone's appointments: a time is free as soon as
+# one practitioner is free, and the engine skips practitioners who cannot add a time. The
+# first practitioners' appointments come with the other inputs; everyone else's in one more
+# query, made only when the engine reads one of them.
+FIRST_LOADED = 24
+
+
+def _blocking_ticks(
+    ids: list[int], span: Q, patient: Patient | None, exclude_appointment_id: int | None
+) -> tuple[dict[int, EpochIntervals], EpochIntervals]:
+    """Blocking appointments: each practitioner's widened by the buffers of their service
+    (made into ticks when the engine reads them), and the patient's as they are."""
+    first, rest = ids[:FIRST_LOADED], ids[FIRST_LOADED:]
+    groups, mine = _blocking_rows(first, span, patient, exclude_appointment_id)
     busy = {
-        practitioner_id: EpochIntervals.lazy(functools.partial(_buffered_ticks, parts))
-        for practitioner_id, parts in groups.items()
+        pk: EpochIntervals.lazy(functools.partial(_buffered_ticks, groups.get(pk, [])))
+        for pk in first
     }
+    if rest:
+        later = functools.cache(
+            functools.partial(_blocking_rows, rest, span, None, exclude_appointment_id)
+        )
+        for pk in rest:
+            busy[pk] = EpochIntervals.lazy(functools.partial(_loaded_later, later, pk))
     return busy, EpochIntervals(mine)
+
+
+def _loaded_later(load, practitioner_id: int) -> list[tuple[int, int]]:
+    groups, _ = load()
+    return _buffered_ticks(groups.get(practitioner_id, []))
 
 
 def slot_inputs(
@@ -362,8 +427,9 @@ def slot_inputs(
     patient: Patient | None = None,
     exclude_appointment_id: int | None = None,
 ) -> tuple[SlotQuery, list[PractitionerCalendar]]:
-    """The engine's inputs for ``service`` in ``window``; 8–9 queries whatever the range or
-    the number of practitioners."""
+    """The engine's inputs for ``service`` in ``window``: 7–9 queries whatever the range or
+    the number of practitioners, and one more if the engine reads the appointments of
+    practitioners after the first ``FIRST_LOADED``."""
     practitioners = bookable_practitioners(
         organization=organization, service=service, practitioner_ids=practitioner_ids
     )
@@ -371,7 +437,7 @@ def slot_inputs(
     among = practitioners.values("pk")  # a subquery, not a parameter per practitioner
     margin = timedelta(days=1)
     span = Q(start__lt=window.end + margin, end__gt=window.start - margin)
-    busy, patient_busy = _blocking_ticks(ids, among, span, patient, exclude_appointment_id)
+    busy, patient_busy = _blocking_ticks(ids, span, patient, exclude_appointment_id)
     calendars = _calendars(organization, ids, among, window, busy)
 
     needs = [(n.kind, n.modality) for n in service.resource_needs.all()]

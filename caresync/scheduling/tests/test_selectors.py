@@ -6,9 +6,14 @@ from datetime import date, time, timedelta
 import pytest
 
 from caresync.directory.services import location_save, service_save
+from caresync.scheduling import selectors
 from caresync.scheduling.models import Appointment
 from caresync.scheduling.selectors import slot_inputs
-from caresync.scheduling.services import availability_exception_save, availability_rule_save
+from caresync.scheduling.services import (
+    availability_exception_save,
+    availability_rule_save,
+    slots_search,
+)
 from caresync.scheduling.slots import Interval, WeeklyRule
 from caresync.scheduling.tests.conftest import NOW, at, book
 
@@ -155,6 +160,37 @@ def test_rules_keep_their_services_dates_and_location_zone(clinic):
     assert list(nurse.time_off) == [Interval(at(9, day=1), at(10, day=1))]
 
 
+def test_the_zone_is_the_earliest_rules_location_then_the_older_rule(clinic):
+    kathmandu = location_save(
+        actor=None,
+        organization=clinic.tenant.organization,
+        name="Branch",
+        time_zone="Asia/Kathmandu",
+    )
+    for location, first, last in (
+        (kathmandu, date(2026, 1, 1), date(2026, 2, 28)),
+        (clinic.location, date(2026, 3, 1), date(2026, 4, 30)),
+    ):
+        availability_rule_save(
+            actor=None,
+            practitioner=clinic.second_doctor,
+            location=location,
+            weekday=0,
+            start_time=time(7),
+            end_time=time(8),
+            effective_from=first,
+            effective_to=last,
+        )
+    _, calendars = _inputs(clinic)
+    nurse = next(c for c in calendars if c.practitioner_id == clinic.second_doctor.pk)
+    assert nurse.time_zone == "Asia/Kathmandu"
+    assert [(r.start, r.effective_from) for r in nurse.rules[:3]] == [
+        (time(7), date(2026, 1, 1)),
+        (time(7), date(2026, 3, 1)),
+        (time(9), None),
+    ]
+
+
 def test_a_scanner_is_busy_for_its_scans_and_their_buffers(clinic):
     scan_with_buffers = service_save(
         actor=None,
@@ -177,3 +213,36 @@ def test_a_scanner_is_busy_for_its_scans_and_their_buffers(clinic):
     [scanner] = query.resources
     assert list(scanner.busy) == [Interval(at(8, 45), at(9, 35))]
     assert scan.resource_holds.get().resource_id == scanner.resource_id
+
+
+def _any_practitioner_times(clinic):
+    found = slots_search(
+        organization=clinic.tenant.organization,
+        service=clinic.consult,
+        window=Interval(at(9), at(11)),
+        now=NOW,
+        distinct_times=True,
+    )
+    return [slot.start for slot in found]
+
+
+def test_practitioners_after_the_first_load_their_appointments_in_one_more_query(
+    clinic, monkeypatch, django_assert_max_num_queries
+):
+    _appointment(clinic, at(9), 60)  # the doctor, loaded first
+    _appointment(clinic, at(9), 30, practitioner=clinic.second_doctor, patient=clinic.patient)
+    expected = [at(9, 30), at(9, 45), at(10), at(10, 15), at(10, 30)]
+    assert _any_practitioner_times(clinic) == expected
+    monkeypatch.setattr(selectors, "FIRST_LOADED", 1)
+    with django_assert_max_num_queries(8):
+        assert _any_practitioner_times(clinic) == expected
+
+
+def test_no_more_appointments_are_loaded_once_the_first_practitioners_settle_every_time(
+    clinic, monkeypatch, django_assert_num_queries
+):
+    _appointment(clinic, at(9), 30, practitioner=clinic.second_doctor)
+    monkeypatch.setattr(selectors, "FIRST_LOADED", 1)
+    with django_assert_num_queries(7):
+        times = _any_practitioner_times(clinic)
+    assert times[0] == at(9) and len(times) == 7
