@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -297,6 +297,16 @@ def _location_for(practitioner_id: int, slot: Slot):
     return rule.location_id if rule else None
 
 
+def _reraise_unless_lost_race(error: Exception) -> None:
+    """Constraint violations are lost races; so are deadlocks (SQLSTATE 40P01), which
+    PostgreSQL breaks when two transactions wait on each other's exclusion constraint checks
+    (practitioner, patient and resource rows written in different orders)."""
+    if isinstance(error, OperationalError) and (
+        getattr(error.__cause__, "sqlstate", None) != "40P01"
+    ):
+        raise error
+
+
 def _hold_resources(appointment: Appointment, resource_ids) -> None:
     AppointmentResource.objects.bulk_create(
         AppointmentResource(
@@ -365,8 +375,9 @@ def appointment_book(
                 created_by=actor,
             )
             _hold_resources(appointment, slot.resource_ids)
-    except IntegrityError:
+    except (IntegrityError, OperationalError) as error:
         # Lost a race to a concurrent booking: the exclusion constraints refused it.
+        _reraise_unless_lost_race(error)
         _refuse_unavailable(
             organization=organization,
             service=service,
@@ -464,7 +475,8 @@ def appointment_reschedule(
             appointment.save(update_fields=["start", "end", "practitioner", "status", "updated_at"])
             appointment.resource_holds.all().delete()
             _hold_resources(appointment, slot.resource_ids)
-    except IntegrityError:
+    except (IntegrityError, OperationalError) as error:
+        _reraise_unless_lost_race(error)
         _refuse_unavailable(
             organization=appointment.organization,
             service=service,

@@ -3,7 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
+from psycopg.errors import DeadlockDetected
 
 from caresync.core.errors import ApplicationError
 from caresync.core.models import AuditEvent
@@ -208,3 +209,18 @@ def test_the_database_refuses_overlapping_blocking_appointments(clinic):
         status="cancelled",
     )
     assert connection.vendor == "postgresql"
+
+
+def _deadlock(*args, **kwargs):
+    raise OperationalError("deadlock detected") from DeadlockDetected("deadlock detected")
+
+
+def test_a_booking_broken_off_by_a_database_deadlock_is_a_lost_race(clinic, monkeypatch):
+    """PostgreSQL breaks a deadlock between two bookings' constraint checks by failing one;
+    that booking lost the race: 409 with alternatives, not a server error."""
+    monkeypatch.setattr("caresync.scheduling.services.booking._hold_resources", _deadlock)
+    with pytest.raises(ApplicationError) as refused:
+        book(clinic, at(9))
+    assert (refused.value.code, refused.value.status_code) == ("slot_unavailable", 409)
+    assert refused.value.extra["alternatives"]
+    assert not Appointment.objects.exists()
