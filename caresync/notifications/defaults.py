@@ -167,6 +167,21 @@ DEFAULTS: dict[tuple[str, str], DefaultTemplate] = {
     ("waitlist.offered", "in_app"): DefaultTemplate(
         "A waitlist time is free", "{{ appointment.when }}: claim it before {{ offer.expires }}."
     ),
+    ("report.ready", "email"): DefaultTemplate(
+        "Your report is ready",
+        "Hello {{ patient.first_name }},\n\n"
+        "A report from {{ organization.name }} is ready for you to read"
+        "{% if links.reports %}: {{ links.reports }}{% else %} in CareSync{% endif %}.\n\n"
+        "If you have questions about it, please contact your doctor.\n\n"
+        "{{ organization.name }}{% if organization.phone %} · {{ organization.phone }}{% endif %}",
+    ),
+    ("report.ready", "sms"): DefaultTemplate(
+        "",
+        "Hi {{ patient.first_name }}, a report is ready for you in CareSync." + SMS_SIGN,
+    ),
+    ("report.ready", "in_app"): DefaultTemplate(
+        "Your report is ready", "Open My reports to read it."
+    ),
     # --- to the practitioner (in-app) ----------------------------------------------------
     ("appointment.requested" + PRACTITIONER, "in_app"): DefaultTemplate(
         "New appointment request", "{{ patient.name }} asks for {{ appointment.when }}."
@@ -185,6 +200,9 @@ DEFAULTS: dict[tuple[str, str], DefaultTemplate] = {
     ),
     ("appointment.proposal_accepted" + PRACTITIONER, "in_app"): DefaultTemplate(
         "Proposed time accepted", "{{ patient.name }} accepted {{ appointment.when }}."
+    ),
+    ("report.ready" + PRACTITIONER, "in_app"): DefaultTemplate(
+        "Report released", "The report for {{ patient.name }} is released to the patient."
     ),
     ("appointment.proposal_declined" + PRACTITIONER, "in_app"): DefaultTemplate(
         "Proposed time declined", "{{ patient.name }} declined {{ appointment.when }}."
@@ -206,6 +224,7 @@ KEY_LABELS = {
     "appointment.confirmed": "Appointment confirmed",
     "appointment.proposal_accepted": "Proposed time accepted",
     "appointment.proposal_declined": "Proposed time declined",
+    "report.ready": "Report ready",
 }
 
 

@@ -6,6 +6,7 @@ about their own action. Each row is rendered now, from the organization's templa
 the shipped default, over plain strings (``rendering``). Delivery is queued on commit."""
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import escape, linebreaks, urlize
 
@@ -45,6 +46,7 @@ PATIENT_EVENTS = frozenset(
         "appointment.no_show",
         "appointment.reminder",
         "waitlist.offered",
+        "report.ready",
     }
 )
 PRACTITIONER_EVENTS = frozenset(
@@ -56,6 +58,7 @@ PRACTITIONER_EVENTS = frozenset(
         "appointment.confirmed",
         "appointment.proposal_accepted",
         "appointment.proposal_declined",
+        "report.ready",
     }
 )
 HANDLED = PATIENT_EVENTS | PRACTITIONER_EVENTS
@@ -188,11 +191,49 @@ def reminder_lead(offset_minutes: int) -> str:
     return f"in {offset_minutes} minutes"
 
 
-def _event_subject(event: OutboxEvent):
-    """(appointment, context) the event is about, or (None, None) when it is gone."""
+@dataclass
+class About:
+    """What an event's notifications are about, as fan-out needs it."""
+
+    patient: object
+    context: dict
+    zone: str
+    patient_link: str  # in-app links are site paths
+    practitioner_user_id: int | None = None
+    practitioner_link: str = ""
+    start: datetime | None = None
+    end: datetime | None = None  # None: not tied to a time
+    series_id: int | None = None
+    appointment_id: int | None = None
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path if url else ""
+
+
+def _about_appointment(appointment, context) -> About:
+    link = _path(context["links"]["appointment"] or context["links"].get("claim", ""))
+    return About(
+        patient=appointment.patient,
+        context=context,
+        zone=context["appointment"]["time_zone"],
+        patient_link=link,
+        practitioner_user_id=appointment.practitioner.user_id,
+        practitioner_link=link,
+        start=appointment.start,
+        end=appointment.end,
+        series_id=appointment.series_id,
+        appointment_id=appointment.pk,
+    )
+
+
+def _event_subject(event: OutboxEvent) -> About | None:
+    """What the event is about, or None when it is gone."""
     from caresync.scheduling.models import Appointment, WaitlistOffer
 
     payload = event.payload or {}
+    if event.kind == "report.ready":
+        return _about_report(payload)
     if event.kind == "waitlist.offered":
         offer = (
             WaitlistOffer.objects.select_related(
@@ -206,7 +247,7 @@ def _event_subject(event: OutboxEvent):
             .first()
         )
         if offer is None:
-            return None, None
+            return None
         from caresync.scheduling.waitlist_selectors import waitlist_offer_url
 
         appointment = Appointment(
@@ -222,7 +263,7 @@ def _event_subject(event: OutboxEvent):
         zone = context["appointment"]["time_zone"]
         context["offer"] = {"expires": format_when(offer.expires_at, zone)}
         context["links"]["claim"] = waitlist_offer_url(offer)
-        return appointment, context
+        return _about_appointment(appointment, context)
     appointment = (
         Appointment.objects.select_related(
             "patient__organization",
@@ -237,14 +278,67 @@ def _event_subject(event: OutboxEvent):
         .first()
     )
     if appointment is None:
-        return None, None
+        return None
     previous = payload.get("from_start")
     context = appointment_context(
         appointment, previous_start=datetime.fromisoformat(previous) if previous else None
     )
     if event.kind == "appointment.reminder":
         context["reminder"] = {"lead": reminder_lead(int(payload.get("offset_minutes", 0)))}
-    return appointment, context
+    return _about_appointment(appointment, context)
+
+
+def _reverse_or_blank(name: str, *args) -> str:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def _about_report(payload: dict) -> About | None:
+    """A released report: the patient is told it is ready (never what it says); the
+    referring doctor sees it in-app."""
+    from caresync.directory.models import Patient, Practitioner
+
+    patient = (
+        Patient.objects.select_related("organization", "contact_preference", "user")
+        .filter(pk=payload.get("patient"))
+        .first()
+    )
+    if patient is None:
+        return None
+    organization = patient.organization
+    doctor = (
+        Practitioner.objects.filter(pk=payload.get("referring_doctor"))
+        .select_related("user")
+        .first()
+    )
+    reports = _reverse_or_blank("my-reports")
+    report = _reverse_or_blank("radiology-report", payload.get("report"))
+    context = {
+        "patient": {
+            "first_name": patient.preferred_name or patient.given_name,
+            "name": patient.display_name,
+        },
+        "practitioner": {"name": str(doctor) if doctor else ""},
+        "organization": {
+            "name": organization.name,
+            "phone": organization.phone,
+            "email": organization.email,
+        },
+        "links": {
+            "reports": _site(reports) if reports else "",
+            "notifications": _site(reverse("notification-inbox")),
+        },
+    }
+    return About(
+        patient=patient,
+        context=context,
+        zone=organization.time_zone or "UTC",
+        patient_link=reports,
+        practitioner_user_id=doctor.user_id if doctor else None,
+        practitioner_link=report,
+    )
 
 
 # --- Rendering -----------------------------------------------------------------------------
@@ -340,24 +434,22 @@ def notifications_fan_out(event: OutboxEvent, *, now: datetime | None = None) ->
     delivery for after commit. Events nobody is told about create nothing."""
     if event.kind not in HANDLED:
         return []
-    appointment, context = _event_subject(event)
+    about = _event_subject(event)
     now = now or timezone.now()
-    if appointment is None or (appointment.end < now and event.kind != "appointment.no_show"):
+    if about is None:
         return []
-    if _later_occurrence_of_a_series(event, appointment):
+    if about.end is not None and about.end < now and event.kind != "appointment.no_show":
+        return []  # nobody is told about the past
+    if _later_occurrence_of_a_series(event, about):
         return []
     actor_id = event.actor_id
     organization_id = event.organization_id
-    # In-app links stay on the site the person is using: a path, not SITE_URL.
-    link = urlsplit(
-        context["links"]["appointment"] if appointment.pk else context["links"].get("claim", "")
-    ).path
+    patient = about.patient
+    context = about.context
+    saved = saved_templates(organization_id, [event.kind, event.kind + PRACTITIONER])
     rows: list[Notification] = []
 
-    patient = appointment.patient
-    saved = saved_templates(organization_id, [event.kind, event.kind + PRACTITIONER])
-
-    def add(key, channel, address, *, recipient_key, user_id=None):
+    def add(key, channel, address, *, recipient_key, user_id=None, link=""):
         rendered = render_message(key, channel, context, organization_id, saved)
         if rendered is None:
             return
@@ -369,13 +461,13 @@ def notifications_fan_out(event: OutboxEvent, *, now: datetime | None = None) ->
                 event_kind=event.kind,
                 channel=channel,
                 recipient_user_id=user_id,
-                patient=patient if patient.pk else None,  # whom it is about
+                patient=patient,  # whom it is about
                 recipient_key=recipient_key,
                 to_address=address,
                 subject=subject,
                 body=body,
                 html=html,
-                link=link or "",
+                link=link,
                 next_attempt_at=now,
             )
         )
@@ -390,9 +482,10 @@ def notifications_fan_out(event: OutboxEvent, *, now: datetime | None = None) ->
                 address,
                 recipient_key=f"patient:{patient.pk}",
                 user_id=patient.user_id,
+                link=about.patient_link,
             )
-    _defer_quiet_hours(rows, patient, context["appointment"]["time_zone"], now, appointment)
-    practitioner_user = appointment.practitioner.user_id
+    _defer_quiet_hours(rows, patient, about.zone, now, about.start)
+    practitioner_user = about.practitioner_user_id
     if event.kind in PRACTITIONER_EVENTS and practitioner_user and practitioner_user != actor_id:
         add(
             event.kind + PRACTITIONER,
@@ -400,6 +493,7 @@ def notifications_fan_out(event: OutboxEvent, *, now: datetime | None = None) ->
             "",
             recipient_key=f"user:{practitioner_user}",
             user_id=practitioner_user,
+            link=about.practitioner_link,
         )
     created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
     saved = list(Notification.objects.filter(outbox_event=event).values_list("pk", flat=True))
@@ -407,23 +501,23 @@ def notifications_fan_out(event: OutboxEvent, *, now: datetime | None = None) ->
     return created
 
 
-def _later_occurrence_of_a_series(event: OutboxEvent, appointment) -> bool:
+def _later_occurrence_of_a_series(event: OutboxEvent, about: About) -> bool:
     """A recurring series is booked visit by visit in one transaction: the first booking
     is announced, not each of the others (each still gets its reminders)."""
     if event.kind not in ("appointment.booked", "appointment.requested"):
         return False
-    if not getattr(appointment, "series_id", None):
+    if not about.series_id:
         return False
     from caresync.scheduling.models import Appointment
 
     return (
-        Appointment.objects.filter(series_id=appointment.series_id)
-        .exclude(pk=appointment.pk)
+        Appointment.objects.filter(series_id=about.series_id)
+        .exclude(pk=about.appointment_id)
         .exists()
     )
 
 
-def _defer_quiet_hours(rows, patient, zone, now, appointment) -> None:
+def _defer_quiet_hours(rows, patient, zone, now, start) -> None:
     """Text messages wait for the end of the patient's quiet hours, unless that would be
     after the appointment starts (then they go now)."""
     try:
@@ -431,7 +525,7 @@ def _defer_quiet_hours(rows, patient, zone, now, appointment) -> None:
     except ContactPreference.DoesNotExist:
         return
     until = quiet_until(preference, zone, now)
-    if until is None or (appointment.start and until >= appointment.start):
+    if until is None or (start is not None and until >= start):
         return
     for row in rows:
         if row.channel == Channel.SMS:

@@ -27,7 +27,7 @@ ALLOWED_VARIABLES: dict[str, tuple[str, ...]] = {
     "organization": ("name", "phone", "email"),
     "reminder": ("lead",),
     "offer": ("expires",),
-    "links": ("appointment", "appointments", "claim", "notifications"),
+    "links": ("appointment", "appointments", "claim", "notifications", "reports"),
 }
 ALLOWED_TAGS = frozenset(
     {"if", "elif", "else", "endif", "firstof", "comment", "endcomment", "spaceless", "endspaceless"}

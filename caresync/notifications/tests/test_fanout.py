@@ -214,3 +214,37 @@ def test_a_waitlist_offer_sends_the_claim_link(reachable):
     assert "/waitlist/offers/" in sent["sms"].body
     assert sent["email"].subject == "A time is free: Mon 2 Mar 2026, 10:00 am AEDT"
     assert sent["in_app"].link.startswith("/waitlist/offers/")
+
+
+def test_a_released_report_tells_the_patient_it_is_ready_and_nothing_more(reachable):
+    from caresync.notifications.outbox import domain_event_record
+
+    domain_event_record(
+        kind="report.ready",
+        subject=reachable.patient,
+        organization=reachable.tenant.organization,
+        actor=reachable.tenant.nurse,
+        payload={
+            "report": 7,
+            "patient": reachable.patient.pk,
+            "referring_doctor": reachable.doctor.pk,
+            "version": 1,
+        },
+    )
+    sent = {
+        (n.channel, n.recipient_key): n
+        for n in Notification.objects.filter(event_kind="report.ready")
+    }
+    key = f"patient:{reachable.patient.pk}"
+    assert set(sent) == {
+        ("email", key),
+        ("sms", key),
+        ("in_app", key),
+        ("in_app", f"user:{reachable.tenant.doctor.pk}"),
+    }
+    assert (
+        sent[("sms", key)].body == "Hi Ada, a report is ready for you in CareSync. – Alpha Clinic"
+    )
+    assert sent[("email", key)].subject == "Your report is ready"
+    doctor_note = sent[("in_app", f"user:{reachable.tenant.doctor.pk}")]
+    assert doctor_note.body == "The report for Ada Lovelace is released to the patient."

@@ -62,6 +62,7 @@ def sample_context(organization, *, sms: bool = False, include_service: bool = F
             "appointments": "https://caresync.example/appointments/",
             "claim": "https://caresync.example/waitlist/offers/…/",
             "notifications": "https://caresync.example/notifications/",
+            "reports": "https://caresync.example/my-reports/",
         },
     }
     if sms:
