@@ -45,10 +45,16 @@ class MarkReadInput(StrictSerializer):
 
 class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Own in-app notifications (``?unread=true``: only unread). POST ``read/`` marks some
-    (``ids``) or all (``all: true``) read and answers the remaining unread count."""
+    (``ids``) or all (``all: true``) read, POST ``{id}/read/`` one; both answer the
+    remaining unread count and ignore others' notifications (``updated: 0``)."""
 
     serializer_class = NotificationOutput
-    policy = {"list": "notification.list", "read": "notification.read"}
+    lookup_value_regex = r"\d+"
+    policy = {
+        "list": "notification.list",
+        "read": "notification.read",
+        "read_one": "notification.read",
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -72,6 +78,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return response
 
     @extend_schema(
+        operation_id="notifications_read",
         request=MarkReadInput,
         responses=inline_serializer(
             "NotificationsRead",
@@ -86,5 +93,19 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             actor=request.user,
             ids=None if data.validated_data.get("all") else data.validated_data["ids"],
         )
+        unread = notification_inbox(user=request.user).filter(read_at__isnull=True).count()
+        return Response({"updated": updated, "unread_count": unread})
+
+    @extend_schema(
+        operation_id="notifications_read_one",
+        request=None,
+        responses=inline_serializer(
+            "NotificationRead",
+            {"updated": serializers.IntegerField(), "unread_count": serializers.IntegerField()},
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="read", url_name="read-one")
+    def read_one(self, request, pk=None):
+        updated = notifications_mark_read(actor=request.user, ids=[int(pk)])
         unread = notification_inbox(user=request.user).filter(read_at__isnull=True).count()
         return Response({"updated": updated, "unread_count": unread})

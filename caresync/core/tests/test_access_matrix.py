@@ -788,6 +788,7 @@ CASES = {
     ),
     ("notification-list", "GET"): lambda t: ("/api/v1/notifications/", None),
     ("notification-read", "POST"): lambda t: ("/api/v1/notifications/read/", {"all": True}),
+    ("notification-read-one", "POST"): lambda t: ("/api/v1/notifications/1/read/", None),
 }
 
 NURSE_NOT_OWNER = (

@@ -195,3 +195,20 @@ def test_sms_outbox_page_shows_kept_texts_to_admins_only(reachable, client):
     assert page.status_code == 200 and "+61412345678" in page.content.decode()
     client.force_login(reachable.tenant.staff)
     assert client.get(reverse("sms-outbox")).status_code == 403
+
+
+def test_api_marks_one_notification_read_and_ignores_others(reachable, api_as):
+    book(reachable, at(10), request_only=True)
+    mine = Notification.objects.get(recipient_user=reachable.tenant.doctor)
+    nurse = api_as(reachable.tenant.nurse)
+    assert nurse.post(f"/api/v1/notifications/{mine.pk}/read/").json() == {
+        "updated": 0,
+        "unread_count": 0,
+    }
+    mine.refresh_from_db()
+    assert mine.read_at is None
+    doctor = api_as(reachable.tenant.doctor)
+    assert doctor.post(f"/api/v1/notifications/{mine.pk}/read/").json() == {
+        "updated": 1,
+        "unread_count": 0,
+    }
