@@ -5,6 +5,7 @@ Counted at the provider: every notification arrives once, none is lost."""
 import os
 import signal
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 import redis
@@ -62,10 +63,40 @@ def worker_env(fake, tmp_path):
     }
 
 
-def reset_producer_pool() -> None:
-    """Drop the process's broker connections, so the next send connects to the URL set."""
-    celery_app.pool.force_close_all()
-    celery_app._pool = None
+WEB_REQUEST = """
+import json, sys
+import django
+django.setup()
+from django.test import Client
+from caresync.accounts.models import User
+client = Client(HTTP_HOST="127.0.0.1")
+client.force_login(User.objects.get(pk=int(sys.argv[1])))
+response = client.post(
+    sys.argv[2], sys.argv[3], content_type="application/json", HTTP_X_ORGANIZATION=sys.argv[4]
+)
+print(json.dumps({"status": response.status_code, "body": response.content.decode()[:2000]}))
+"""
+
+
+def web_request_without_redis(env, *, user_id, path, data, organization):
+    """One API request in a separate web process whose Redis is unreachable."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", WEB_REQUEST, str(user_id), path, json.dumps(data), organization],
+        env={**os.environ, **env, "REDIS_URL": "redis://127.0.0.1:1/0", "LOG_LEVEL": "ERROR"},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert lines, result.stderr[-3000:]
+    answer = json.loads(lines[-1])
+    return answer["status"], answer["body"]
 
 
 def queue_texts(count: int) -> list[int]:
@@ -148,9 +179,9 @@ def test_worker_killed_mid_delivery_of_1000_loses_none_and_sends_none_twice(
 
 
 def test_redis_down_for_the_web_process_keeps_requests_working_and_delivers_later(
-    fake, worker_env, tmp_path, settings, api_as
+    fake, worker_env, tmp_path
 ):
-    from datetime import date, time, timedelta
+    from datetime import date, time
 
     from caresync.accounts.tests.factories import MembershipFactory, OrganizationFactory
     from caresync.directory.services import (
@@ -197,34 +228,23 @@ def test_redis_down_for_the_web_process_keeps_requests_working_and_delivers_late
     )
     queue = redis.Redis.from_url(settings.REDIS_URL)
     queue.delete("celery")  # whatever earlier tests left behind
-    # Redis is gone for the web process: broker and channel layer point at a closed port.
-    reset_producer_pool()
-    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
-    celery_app.conf.broker_connection_timeout = 1
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
-        }
-    }
-    try:
-        tomorrow = timezone.now() + timedelta(days=1)
-        start = tomorrow.replace(hour=10, minute=0, second=0, microsecond=0)
-        response = api_as(admin).post(
-            "/api/v1/appointments/",
-            {
-                "patient": patient.pk,
-                "service": service.pk,
-                "practitioner": doctor.pk,
-                "start": start.isoformat(),
-            },
-            format="json",
-            HTTP_X_ORGANIZATION=organization.slug,
-        )
-    finally:
-        celery_app.conf.broker_url = settings.CELERY_BROKER_URL
-        reset_producer_pool()
-    assert response.status_code == 201, response.content
+    tomorrow = timezone.now() + timedelta(days=1)
+    start = tomorrow.replace(hour=10, minute=0, second=0, microsecond=0)
+    # The web process runs with Redis gone: cache, channel layer and broker all point at a
+    # closed port.
+    status, body = web_request_without_redis(
+        worker_env,
+        user_id=admin.pk,
+        path="/api/v1/appointments/",
+        data={
+            "patient": patient.pk,
+            "service": service.pk,
+            "practitioner": doctor.pk,
+            "start": start.isoformat(),
+        },
+        organization=organization.slug,
+    )
+    assert status == 201, body
     sms = Notification.objects.get(channel="sms", patient=patient)
     assert sms.status == N.QUEUED  # kept in the database, not lost with the broker
     assert queue.llen("celery") == 0  # no task reached the broker: the sweep delivers it
