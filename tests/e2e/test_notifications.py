@@ -66,3 +66,44 @@ def test_patient_sets_quiet_hours(page, live_server_url):
     page.get_by_role("button", name="Save preferences").click()
     expect(page.get_by_text("Your contact preferences are saved.")).to_be_visible()
     assert page.console_errors == []
+
+
+def message_count(page, base_url: str, **filters) -> int:
+    query = "&".join(f"{k}={v}" for k, v in filters.items())
+    page.goto(f"{base_url}/communications/?{query}")
+    subtitle = page.locator("#messages-title + .panel__subtitle").inner_text()
+    return int(re.match(r"(\d+) message", subtitle).group(1))
+
+
+def test_a_booking_in_the_pages_texts_and_emails_the_patient(page, browser, live_server_url):
+    desk = browser.new_context(viewport={"width": 1366, "height": 860}).new_page()
+    try:
+        sign_in(desk, live_server_url, "staff1@harbour-health.test")
+        before = {
+            channel: message_count(desk, live_server_url, q="Thompson", channel=channel)
+            for channel in ("sms", "email")
+        }
+        sign_in(page, live_server_url, "patient1@harbour-health.test")
+        page.get_by_role("link", name="Book a visit").first.click()
+        page.locator(".choice-card", has_text="GP consultation").first.click()
+        page.get_by_role("link", name="Any practitioner").click()
+        slots = page.locator("a.slot-btn")
+        if slots.count() == 0:
+            pytest.skip("The demo data offers no free time in the next two weeks")
+        slots.first.click()
+        page.get_by_role("button", name="Confirm booking").click()
+        page.wait_for_url("**/booked/")
+        after = {
+            channel: message_count(desk, live_server_url, q="Thompson", channel=channel)
+            for channel in ("sms", "email")
+        }
+        assert after == {"sms": before["sms"] + 1, "email": before["email"] + 1}
+        newest = desk.locator("table.table tbody tr").first
+        expect(newest).to_contain_text("is booked")
+        assert (
+            page.console_errors == [] and desk.console_errors == []
+            if hasattr(desk, "console_errors")
+            else page.console_errors == []
+        )
+    finally:
+        desk.context.close()
