@@ -425,7 +425,9 @@ class _Plan:
         own = _ticks(calendar.busy)
         if not own:
             return self.blocked
-        return _merge([*self.blocked, *((s - self.after, e + self.before) for s, e in own)])
+        if self.before or self.after:
+            own = [(start - self.after, end + self.before) for start, end in own]
+        return _merge([*self.blocked, *own])
 
     def runs(self, calendar: PractitionerCalendar, busy) -> list[tuple[int, int]]:
         """(first, last) bookable start of each run of grid slots of one practitioner. The
