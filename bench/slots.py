@@ -2,7 +2,7 @@
 and 200 practitioners with realistic weekly rules and about 40% of their time booked. Every
 search is cold: nothing is cached between searches.
 
-Usage: python bench/slots.py [--practitioners 10 50 200] [--repeat 15]
+Usage: python bench/slots.py [--practitioners 10 50 200] [--repeat 15] [--booked 0.4]
 SQLite by default (a temporary file); set DATABASE_URL for PostgreSQL (reset by the run).
 """
 
@@ -26,7 +26,7 @@ def percentile(samples, fraction):
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def build(count: int, rng: random.Random, start: datetime):
+def build(count: int, rng: random.Random, start: datetime, share: float = 0.4):
     from caresync.accounts.services import (
         membership_create,
         organization_create,
@@ -100,7 +100,7 @@ def build(count: int, rng: random.Random, start: datetime):
             if day.weekday() >= 5:
                 continue
             for half_hour in range(14):  # 7 working hours = 14 half hours
-                if rng.random() < 0.4:
+                if rng.random() < share:
                     hour, minute = divmod(9 * 60 + half_hour * 30, 60)
                     if hour == 12 and minute >= 30 or hour == 13 and minute < 30:
                         continue
@@ -139,6 +139,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--practitioners", type=int, nargs="+", default=[10, 50, 200])
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument(
+        "--booked", type=float, default=0.4, help="share of working half hours booked"
+    )
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="caresync-bench-")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3")
@@ -167,7 +170,7 @@ def main() -> None:
     now = datetime(2026, 2, 1, tzinfo=UTC)
     results = []
     for count in args.practitioners:
-        organization, service = build(count, rng, start)
+        organization, service = build(count, rng, start, args.booked)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
 
@@ -198,6 +201,7 @@ def main() -> None:
             {
                 "practitioners": count,
                 "days": 30,
+                "booked": args.booked,
                 "appointments": Appointment.objects.filter(service=service).count(),
                 "slots": found,
                 "p50_ms": round(statistics.median(timings), 1),
