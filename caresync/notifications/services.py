@@ -271,3 +271,36 @@ def contact_preference_save(
         details={"email": email, "sms": sms, "in_app": in_app},
     )
     return preference
+
+
+@transaction.atomic
+def notification_retry(*, actor, notification: Notification) -> Notification:
+    """Send a failed message again (staff, after fixing an address or an outage): queued
+    now, with a fresh attempt budget; every earlier attempt stays on record."""
+    from caresync.core.audit import audit_record
+    from caresync.core.errors import ApplicationError
+
+    if notification.status != N.FAILED:
+        raise ApplicationError(
+            "Only failed messages can be sent again.", code="invalid_transition", status_code=409
+        )
+    notification.status = N.QUEUED
+    notification.next_attempt_at = timezone.now()
+    notification.attempts = 0
+    notification.claim_token = None
+    notification.failed_at = None
+    notification.save(
+        update_fields=["status", "next_attempt_at", "attempts", "claim_token", "failed_at"]
+    )
+    audit_record(
+        actor=actor,
+        action="update",
+        organization=notification.organization,
+        obj=notification,
+        patient_id=notification.patient_id or "",
+        details={"retry": True},
+    )
+    from caresync.notifications.fanout import delivery_queue
+
+    delivery_queue([notification.pk])
+    return notification

@@ -15,6 +15,11 @@ urlpatterns = [
         name="contact-preferences",
     ),
     path("communications/", communications.communications, name="communications"),
+    path(
+        "communications/<int:pk>/retry/",
+        communications.communication_retry,
+        name="communication-retry",
+    ),
     path("communications/texts/", communications.sms_inbox, name="sms-inbox"),
     path(
         "communications/texts/<int:pk>/reply/",

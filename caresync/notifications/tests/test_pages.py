@@ -178,3 +178,38 @@ def test_patients_set_channels_and_quiet_hours(reachable, client):
     assert half.status_code == 200 and "Set both times, or neither." in half.content.decode()
     client.force_login(reachable.tenant.staff)
     assert client.get(reverse("contact-preferences")).status_code == 403
+
+
+def test_staff_send_a_failed_message_again(reachable, client, monkeypatch):
+    from caresync.integrations.transports import TransportError
+    from caresync.notifications import delivery
+    from caresync.notifications.delivery import notification_deliver
+
+    class Refusing:
+        name = "email"
+
+        def send(self, message):
+            raise TransportError("550 No such user", permanent=True)
+
+    book(reachable, at(10))
+    email = Notification.objects.get(channel="email")
+    monkeypatch.setattr(delivery, "transport_for", lambda channel: Refusing())
+    assert notification_deliver(notification_id=email.pk) == "failed"
+    monkeypatch.undo()
+    client.force_login(reachable.tenant.staff)
+    page = client.get(reverse("communications"), {"status": "failed"}).content.decode()
+    assert "550 No such user" in page and "Send again" in page
+    answer = client.post(
+        reverse("communication-retry", args=[email.pk]), {"next": "https://evil.test/"}
+    )
+    assert answer.status_code == 302 and answer["Location"] == reverse("communications")
+    email.refresh_from_db()
+    assert email.status == "queued" and email.attempts == 0
+    assert notification_deliver(notification_id=email.pk) == "sent"
+    assert [a.ok for a in email.delivery_attempts.all()] == [False, True]
+    again = client.post(reverse("communication-retry", args=[email.pk]))
+    assert again.status_code == 302  # nothing to retry: explained, nothing changes
+    email.refresh_from_db()
+    assert email.status == "sent"
+    client.force_login(reachable.tenant.patient)
+    assert client.post(reverse("communication-retry", args=[email.pk])).status_code == 403

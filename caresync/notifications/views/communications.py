@@ -24,8 +24,9 @@ from caresync.notifications.selectors import (
     correspondence_timeline,
     inbound_for_organization,
 )
-from caresync.notifications.services import contact_preference_save
+from caresync.notifications.services import contact_preference_save, notification_retry
 from caresync.notifications.sms_inbound import inbound_message_handle, inbound_message_reply
+from caresync.notifications.views.inbox import _safe_next
 from caresync.web.forms import StyledForm
 
 N = Notification.Status
@@ -99,11 +100,28 @@ def communications(request):
                 "waiting": counts.get(N.QUEUED, 0) + counts.get(N.SENDING, 0),
                 "failed": counts.get(N.FAILED, 0),
             },
+            "can_retry": can(actor, "correspondence.reply"),
             "unhandled": inbound_for_organization(actor=actor)
             .filter(handled_at__isnull=True)
             .count(),
         },
     )
+
+
+@login_required
+@require_POST
+def communication_retry(request, pk: int):
+    """Send a failed message again."""
+    actor = authorize_page(request, "correspondence.list")
+    notification = get_object_or_404(correspondence_for_organization(actor=actor), pk=pk)
+    authorize_page(request, "correspondence.reply", notification)
+    try:
+        notification_retry(actor=request.user, notification=notification)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The message is queued to be sent again.")
+    return redirect(_safe_next(request, "communications"))
 
 
 @login_required
