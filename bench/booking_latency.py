@@ -89,7 +89,7 @@ def prepare(writers: int, practitioners: int) -> dict:
             family_name=f"Patient {n}",
             date_of_birth=date(1980, 1, 1),
         )
-        for n in range(writers + 1)
+        for n in range(writers + practitioners)
     )
     first_day = datetime.now(ZONE).date() + timedelta(days=2)
     # Writers book every day but public holidays, on which nobody works.
@@ -99,7 +99,7 @@ def prepare(writers: int, practitioners: int) -> dict:
     # A realistic table: 40% of every practitioner's half hours booked for two months after
     # the days the writers use.
     background = []
-    for practitioner in staff:
+    for practitioner, patient in zip(staff, patients[writers:], strict=True):
         for day in days[40:100]:
             for slot in range(0, SLOTS_PER_DAY, 5):
                 for taken in (slot, slot + 2):
@@ -110,7 +110,7 @@ def prepare(writers: int, practitioners: int) -> dict:
                         background.append(
                             Appointment(
                                 organization=organization,
-                                patient=patients[-1],
+                                patient=patient,
                                 practitioner=practitioner,
                                 service=service,
                                 start=begin,
