@@ -244,6 +244,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "caresync.notifications.tasks.send_due_reminders",
         "schedule": 60.0,
     },
+    "sweep-orphan-attachments": {
+        "task": "caresync.records.tasks.sweep_orphan_attachments",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------

@@ -3,6 +3,7 @@ when, why), a change to a signed record or note is an amendment with a reason, a
 "delete" is a retraction (entered in error, with a reason). Every write is audited in the
 same transaction."""
 
+import logging
 import uuid
 from datetime import date, timedelta
 
@@ -29,8 +30,13 @@ from caresync.records.models import (
 from caresync.records.sanitize import clinical_html
 from caresync.scheduling.models import Appointment
 
+logger = logging.getLogger(__name__)
 Change = MedicalRecordVersion.Change
 MIN_REASON_LENGTH = 5
+ATTACHMENTS_FOLDER = "clinical"
+# A stored file without its row is only an orphan once the transaction that stored it
+# must have ended: an upload's transaction rolling back after the file was written.
+ORPHAN_GRACE = timedelta(hours=1)
 MEDICATION_ROUTES = (
     "oral",
     "sublingual",
@@ -589,6 +595,41 @@ def attachment_retract(*, actor: User, attachment: Attachment, reason: str) -> A
     attachment.save(update_fields=["retracted_at", "retracted_by", "retraction_reason"])
     _audit(actor, "update", attachment, retracted=True)
     return attachment
+
+
+def _stored_files(storage, folder: str):
+    try:
+        folders, files = storage.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in files:
+        yield f"{folder}/{name}"
+    for sub in folders:
+        yield from _stored_files(storage, f"{folder}/{sub}")
+
+
+def attachment_orphans_delete(*, grace: timedelta = ORPHAN_GRACE, batch: int = 500) -> int:
+    """Delete stored attachment files that no Attachment row names and that are older than
+    ``grace`` (left by uploads whose transaction rolled back); return how many."""
+    storage = Attachment._meta.get_field("file").storage
+    cutoff = timezone.now() - grace
+    deleted = 0
+    names = list(_stored_files(storage, ATTACHMENTS_FOLDER))
+    for start in range(0, len(names), batch):
+        chunk = names[start : start + batch]
+        known = set(Attachment.objects.filter(file__in=chunk).values_list("file", flat=True))
+        for name in chunk:
+            if name in known:
+                continue
+            try:
+                if storage.get_modified_time(name) > cutoff:
+                    continue
+                storage.delete(name)
+            except FileNotFoundError:
+                continue
+            deleted += 1
+            logger.info("Deleted orphaned attachment file %s", name)
+    return deleted
 
 
 # --- Staff access grants --------------------------------------------------------------------
