@@ -464,6 +464,7 @@ SPECTACULAR_SETTINGS = {
         "AppointmentStatusEnum": "caresync.scheduling.models.Appointment.Status",
         "AppointmentSeriesStatusEnum": "caresync.scheduling.models.AppointmentSeries.Status",
         "ClinicalStatusEnum": "caresync.records.models.ClinicalStatus",
+        "AttachmentKindEnum": "caresync.records.models.Attachment.Kind",
         "NewClinicalEntryStatusEnum": "caresync.records.api.NEW_ENTRY_STATUSES",
         "WaitlistEntryStatusEnum": "caresync.scheduling.models.WaitlistEntry.Status",
         "WaitlistOfferStatusEnum": "caresync.scheduling.models.WaitlistOffer.Status",

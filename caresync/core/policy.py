@@ -177,6 +177,16 @@ def _radiology_reporter(actor: Actor, obj) -> bool:
     return radiology_reporter_allowed(actor, obj)
 
 
+def _radiology_attacher(actor: Actor, obj) -> bool:
+    """The report's radiologist (before it is taken, as for writing it), or an admin of
+    the organization."""
+    if not _same_organization(actor, obj):
+        return False
+    from caresync.records.access import radiology_reporter_allowed
+
+    return ORG_ADMIN in actor.roles or radiology_reporter_allowed(actor, obj)
+
+
 def _radiology_reviewer(actor: Actor, obj) -> bool:
     """A radiologist of the organization, or a practitioner in the patient's care (never
     the report's author)."""
@@ -522,6 +532,14 @@ RULES: dict[str, Rule] = {
         "write",
         "Open, start, write, complete and amend a radiology report (its radiologist)",
         _radiology_reporter,
+    ),
+    "radiology.attach": Rule(
+        ADMINS - {PLATFORM_ADMIN} | CLINICAL_AUTHORS,
+        "DiagnosticReport",
+        "write",
+        "Add images and files to a radiology report while it is being written (its "
+        "radiologist or an org admin)",
+        _radiology_attacher,
     ),
     "radiology.review": Rule(
         CLINICAL_AUTHORS,

@@ -155,16 +155,22 @@ def _released_to_patient(obj) -> bool:
     if isinstance(obj, RadiologyReport):
         return obj.released_at is not None
     if isinstance(obj, Attachment):
-        return (
-            obj.retracted_at is None
-            and obj.record_id is not None
-            and obj.record.status in RELEASED_STATUSES
-        )
+        if obj.retracted_at is not None:
+            return False
+        if obj.radiology_report_id is not None:
+            return obj.radiology_report.released_at is not None
+        return obj.record_id is not None and obj.record.status in RELEASED_STATUSES
     return False
 
 
 def clinical_read_allowed(actor: Actor, obj) -> bool:
-    """The object rule of ``record.view``, ``note.view`` and ``attachment.view``."""
+    """The object rule of ``record.view``, ``note.view`` and ``attachment.view`` (a
+    radiology report's files: whoever may read the report)."""
+    if isinstance(obj, Attachment) and obj.radiology_report_id is not None:
+        report = obj.radiology_report
+        if policy.PATIENT in actor.roles and not clinic_reader(actor):
+            return clinical_read_allowed(actor, report) and _released_to_patient(obj)
+        return radiology_read_allowed(actor, report)
     patient = patient_of(obj)
     if _draft_hidden(actor, obj):
         return False

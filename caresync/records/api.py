@@ -648,6 +648,7 @@ class AttachmentOutput(serializers.ModelSerializer):
             "patient",
             "note",
             "record",
+            "radiology_report",
             "name",
             "kind",
             "content_type",
@@ -679,7 +680,7 @@ class AttachmentViewSet(ReadAuditedMixin, viewsets.ModelViewSet):
     is served from a public path. DELETE retracts (uploader or org admin)."""
 
     serializer_class = AttachmentOutput
-    filterset_fields = ["patient", "note", "record", "kind"]
+    filterset_fields = ["patient", "note", "record", "radiology_report", "kind"]
     ordering_fields = ["uploaded_at", "size"]
     http_method_names = ["get", "post", "delete", "head", "options"]
     parser_classes = [MultiPartParser, JSONParser]
@@ -699,7 +700,7 @@ class AttachmentViewSet(ReadAuditedMixin, viewsets.ModelViewSet):
         if self.action == "list":
             return listed
         return _detail_rows(actor, listed, Attachment).select_related(
-            "patient", "record", "note", "uploaded_by"
+            "patient", "record", "note", "radiology_report", "uploaded_by"
         )
 
     @extend_schema(
@@ -744,26 +745,57 @@ class AttachmentViewSet(ReadAuditedMixin, viewsets.ModelViewSet):
         )
         return Response(AttachmentOutput(attachment).data)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[OpenApiParameter("inline", bool, description="Show an image in the page")],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
-        """The file itself, as a download (audited)."""
+        """The file itself, as a download (audited; a report's file is also logged as an
+        access to the report); ``?inline=1`` shows an image in the page."""
         attachment = self.get_object()
         if attachment.retracted_at is not None:
             raise ApplicationError(
                 "This file was retracted as entered in error.", code="retracted", status_code=410
             )
-        clinical_reads_record(
-            actor=request_actor(request), objects=[attachment], details={"download": True}
+        return attachment_served(request, request_actor(request), attachment)
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def attachment_served(request, actor: Actor, attachment: Attachment) -> FileResponse:
+    """Audit the read of a file (and, for a radiology report's, log the access to the
+    report: who, when, IP) and return it; ``?inline=1`` shows an image in the page."""
+    from caresync.records.models import ReportAccess
+    from caresync.records.radiology import report_access_record
+
+    inline = request.GET.get("inline") in ("1", "true") and attachment.kind in IMAGE_KINDS
+    clinical_reads_record(actor=actor, objects=[attachment], details={"download": not inline})
+    report = attachment.radiology_report
+    if report is not None:
+        report_access_record(
+            actor=request.user,
+            report=report,
+            action=ReportAccess.Action.VIEW if inline else ReportAccess.Action.DOWNLOAD,
+            ip=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            is_patient=report.patient.user_id == request.user.pk and policy.PATIENT in actor.roles,
+            attachment=attachment,
         )
-        return attachment_response(attachment)
+    return attachment_response(attachment, inline=inline)
 
 
-def attachment_response(attachment: Attachment) -> FileResponse:
-    """The stored file as a private, non-cached download that cannot run in the page."""
+IMAGE_KINDS = (Attachment.Kind.PNG, Attachment.Kind.JPEG)
+
+
+def attachment_response(attachment: Attachment, *, inline: bool = False) -> FileResponse:
+    """The stored file as a private, non-cached download that cannot run in the page
+    (``inline``: an image shown in the page)."""
     response = FileResponse(
         attachment.file.open("rb"),
-        as_attachment=True,
+        as_attachment=not inline,
         filename=attachment.original_name,
         content_type=attachment.content_type,
     )

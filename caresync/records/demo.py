@@ -318,9 +318,32 @@ RADIOLOGY_CASES = [
 ]
 
 
+def demo_scan_png(seed: int, size: int = 256) -> bytes:
+    """A made-up greyscale "scan" (soft-tissue ellipse, a brighter structure, noise), as a
+    PNG key image for the demo reports."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFilter
+
+    rng = random.Random(seed)  # noqa: S311 (made-up pixels, not secrets)
+    image = Image.new("L", (size, size), 12)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((24, 40, size - 24, size - 30), fill=70)
+    x, y = rng.randint(80, 140), rng.randint(80, 140)
+    draw.ellipse((x, y, x + 60, y + 40), fill=170)
+    draw.rectangle((size // 2 - 6, 30, size // 2 + 6, size - 30), fill=210)
+    for _ in range(600):
+        px, py = rng.randrange(size), rng.randrange(size)
+        image.putpixel((px, py), min(255, image.getpixel((px, py)) + rng.randint(0, 40)))
+    buffer = io.BytesIO()
+    image.filter(ImageFilter.GaussianBlur(1.2)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def seed_radiology(organization: Organization, log) -> None:
     """Radiology reports for past scans in every status (pending, in progress, completed,
-    reviewed, one amended), completed ones with their PDFs. Skipped once any exists."""
+    reviewed, one amended), each taken one with a key image (PNG), completed ones with their
+    PDFs (the image embedded). Skipped once any exists."""
     from django.utils import timezone
 
     from caresync.directory.models import Practitioner
@@ -372,6 +395,13 @@ def seed_radiology(organization: Organization, log) -> None:
             continue
         user = author.user
         report = radiology_report_start(actor=user, report=report, radiologist=author)
+        attachment_upload(
+            actor=user,
+            patient=scan.patient,
+            upload=SimpleUploadedFile(f"key-image-{report.pk}.png", demo_scan_png(index)),
+            radiology_report=report,
+            description=f"{scan.service.name}: key image",
+        )
         if stage == 1:
             radiology_report_save(
                 actor=user, report=report, radiologist=author, technique=technique

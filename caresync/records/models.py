@@ -443,6 +443,14 @@ class ReportAccess(AppendOnlyModel):
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
     report_version = models.PositiveIntegerField(null=True, blank=True)
+    attachment = models.ForeignKey(
+        "Attachment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="An image or file of the report, when that (not the PDF) was opened.",
+    )
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -291,6 +291,22 @@ def radiology_report_amend(
 
 
 @transaction.atomic
+def radiology_report_image_retracted(*, actor: User, attachment, reason: str) -> None:
+    """After one of a signed report's files is retracted: the report is redrawn without it
+    as a new version (the retraction's reason is the version's reason). A report still
+    being written only shows its files once signed, so it is left as it is."""
+    report = _locked(attachment.radiology_report)
+    if report.status not in (Status.COMPLETED, Status.REVIEWED):
+        return
+    report.version += 1
+    report.amended_at = timezone.now()
+    _pdf_generated(report)
+    report.save()
+    _version(report, actor=actor, reason=f"{attachment.original_name} retracted: {reason}")
+    _audit(actor, "update", report, amended=True, version=report.version, retracted=attachment.pk)
+
+
+@transaction.atomic
 def report_access_record(
     *,
     actor: User,
@@ -299,9 +315,11 @@ def report_access_record(
     ip: str | None = None,
     user_agent: str = "",
     is_patient: bool = False,
+    attachment=None,
 ) -> ReportAccess:
-    """Record one view or download of a report (who, when, IP); a download counts, and the
-    patient's first look is kept. Audited as a read."""
+    """Record one view or download of a report or (``attachment``) one of its images or
+    files (who, when, IP); a download of the report counts, and the patient's first look is
+    kept. Audited as a read."""
     now = timezone.now()
     access = ReportAccess.objects.create(
         organization=report.organization,
@@ -312,9 +330,10 @@ def report_access_record(
         ip=ip or None,
         user_agent=(user_agent or "")[:512],
         report_version=report.version,
+        attachment=attachment,
     )
     updates = {}
-    if action == ReportAccess.Action.DOWNLOAD:
+    if action == ReportAccess.Action.DOWNLOAD and attachment is None:
         RadiologyReport.objects.filter(pk=report.pk).update(download_count=F("download_count") + 1)
         report.download_count += 1
     if is_patient and report.patient_viewed_at is None:
@@ -329,6 +348,10 @@ def report_access_record(
         organization=report.organization,
         obj=report,
         patient_id=report.patient_id,
-        details={"report_access": action, "version": report.version},
+        details={
+            "report_access": action,
+            "version": report.version,
+            **({"attachment": attachment.pk} if attachment is not None else {}),
+        },
     )
     return access

@@ -5,9 +5,10 @@ when, IP)."""
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from caresync.accounts.permissions import request_actor
@@ -16,7 +17,12 @@ from caresync.core.errors import ApplicationError
 from caresync.core.policy import authorize
 from caresync.core.rest import StrictSerializer
 from caresync.directory.models import Practitioner
-from caresync.records.api import _detail_rows
+from caresync.records.api import (
+    AttachmentOutput,
+    AttachmentSummary,
+    _detail_rows,
+    client_ip,
+)
 from caresync.records.models import RadiologyReport, ReportAccess
 from caresync.records.radiology import (
     radiology_report_amend,
@@ -32,6 +38,7 @@ from caresync.records.selectors import (
     practitioner_for,
     radiology_report_list,
 )
+from caresync.records.services import attachment_upload
 from caresync.scheduling.models import Appointment
 
 CONTENT = (
@@ -52,6 +59,7 @@ class RadiologyReportOutput(serializers.ModelSerializer):
     service = serializers.CharField(source="appointment.service.name")
     scan_at = serializers.DateTimeField(source="appointment.start")
     pdf_url = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField()
 
     class Meta:
         model = RadiologyReport
@@ -80,10 +88,16 @@ class RadiologyReportOutput(serializers.ModelSerializer):
             "patient_viewed_at",
             "download_count",
             "created_at",
+            "attachments",
         ]
 
     def get_pdf_url(self, report) -> str:
         return f"/api/v1/radiology-reports/{report.pk}/pdf/" if report.pdf else ""
+
+    @extend_schema_field(AttachmentSummary(many=True))
+    def get_attachments(self, report) -> list[dict]:
+        files = [a for a in report.attachments.all() if a.retracted_at is None]
+        return AttachmentSummary(files, many=True).data
 
 
 class ContentInput(StrictSerializer):
@@ -93,6 +107,11 @@ class ContentInput(StrictSerializer):
     findings = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     impression = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     recommendations = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+
+
+class ReportAttachmentInput(StrictSerializer):
+    file = serializers.FileField()
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
 class AmendInput(ContentInput):
@@ -123,10 +142,6 @@ def _radiologist(actor) -> Practitioner:
             status_code=403,
         )
     return practitioner
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def report_pdf_response(request, report: RadiologyReport, *, inline: bool = False):
@@ -182,17 +197,20 @@ class RadiologyReportViewSet(viewsets.ModelViewSet):
         "complete": "radiology.report",
         "amend": "radiology.report",
         "review": "radiology.review",
+        "attachments": "radiology.attach",
     }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return RadiologyReport.objects.none()
         actor = request_actor(self.request)
-        listed = radiology_report_list(actor=actor)
+        listed = radiology_report_list(actor=actor).prefetch_related("attachments")
         if self.action == "list":
             return listed
-        return _detail_rows(actor, listed, RadiologyReport).select_related(
-            "patient", "organization", "appointment__service", "radiologist__user"
+        return (
+            _detail_rows(actor, listed, RadiologyReport)
+            .select_related("patient", "organization", "appointment__service", "radiologist__user")
+            .prefetch_related("attachments")
         )
 
     def list(self, request, *args, **kwargs):
@@ -323,3 +341,22 @@ class RadiologyReportViewSet(viewsets.ModelViewSet):
         """The PDF (download; ``?inline=1`` to view), logged in ReportAccess and audited."""
         inline = request.query_params.get("inline") in ("1", "true")
         return report_pdf_response(request, self.get_object(), inline=inline)
+
+    @extend_schema(
+        request={"multipart/form-data": ReportAttachmentInput}, responses={201: AttachmentOutput}
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
+    def attachments(self, request, pk=None):
+        """Add an image or file (PNG, JPEG, DICOM, PDF; checked by content) to a report
+        still being written: its radiologist or an org admin. Released with the report."""
+        report = self.get_object()
+        data = ReportAttachmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        attachment = attachment_upload(
+            actor=request.user,
+            patient=report.patient,
+            upload=data.validated_data["file"],
+            radiology_report=report,
+            description=data.validated_data.get("description", ""),
+        )
+        return Response(AttachmentOutput(attachment).data, status=status.HTTP_201_CREATED)

@@ -4,6 +4,7 @@ the patient portal's "My reports" with PDF downloads. Every page that shows pati
 reports or scans audits the rows it shows."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -35,6 +36,7 @@ from caresync.records.selectors import (
     radiology_report_list,
     radiology_worklist,
 )
+from caresync.records.services import REPORT_EDITABLE, attachment_upload
 from caresync.scheduling.models import Appointment
 from caresync.web.forms import StyledForm
 
@@ -138,9 +140,9 @@ def _org_report(actor, pk: int) -> RadiologyReport:
     if actor.organization is None:
         raise Http404
     return get_object_or_404(
-        RadiologyReport.objects.filter(organization=actor.organization).select_related(
-            "patient", "appointment__service", "radiologist__user", "reviewer__user"
-        ),
+        RadiologyReport.objects.filter(organization=actor.organization)
+        .select_related("patient", "appointment__service", "radiologist__user", "reviewer__user")
+        .prefetch_related("attachments"),
         pk=pk,
     )
 
@@ -196,6 +198,7 @@ def report_editor(request, pk: int):
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
     signed = report.status in (RadiologyReport.Status.COMPLETED, RadiologyReport.Status.REVIEWED)
+    files = _report_files(report)
     context = {
         "report": report,
         "form": form,
@@ -204,9 +207,47 @@ def report_editor(request, pk: int):
         "can_review": report.status == RadiologyReport.Status.COMPLETED
         and can(actor, "radiology.review", report)
         and (radiologist is None or radiologist.pk != report.radiologist_id),
-        "accesses": report.accesses.select_related("user")[:20],
+        "accesses": report.accesses.select_related("user", "attachment")[:20],
+        "files": files,
+        "can_attach": report.status in REPORT_EDITABLE and can(actor, "radiology.attach", report),
+        "max_upload_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
     }
     return render(request, "records/radiology/editor.html", context)
+
+
+def _report_files(report: RadiologyReport) -> list:
+    """The report's files still offered, oldest first (shown as thumbnails or links)."""
+    return [
+        a
+        for a in sorted(report.attachments.all(), key=lambda a: (a.uploaded_at, a.pk))
+        if a.retracted_at is None
+    ]
+
+
+@login_required
+@require_POST
+def report_attach(request, pk: int):
+    """Add images or files to a report being written (the form's fallback without script;
+    with it, each file goes to the API with a progress bar)."""
+    actor = web_actor(request)
+    report = _org_report(actor, pk)
+    authorize_page(request, "radiology.attach", report)
+    uploads = request.FILES.getlist("files")
+    if not uploads:
+        messages.error(request, "Choose at least one file.")
+    added = 0
+    for upload in uploads:
+        try:
+            attachment_upload(
+                actor=request.user, patient=report.patient, upload=upload, radiology_report=report
+            )
+        except ApplicationError as exc:
+            messages.error(request, f"{upload.name}: {exc.message}")
+        else:
+            added += 1
+    if added:
+        messages.success(request, f"{added} file{'s' if added != 1 else ''} added to the report.")
+    return redirect("radiology-report", pk=report.pk)
 
 
 @login_required
@@ -215,9 +256,12 @@ def my_reports(request):
     reports = list(
         radiology_report_list(actor=actor)
         .filter(patient__user=request.user, released_at__isnull=False)
+        .prefetch_related("attachments")
         .order_by("-completed_at")
     )
     clinical_reads_record(actor=actor, objects=reports, details={"portal": True})
+    for report in reports:
+        report.files = _report_files(report)
     patient = reports[0].patient if reports else None
     return render(
         request, "records/radiology/my_reports.html", {"reports": reports, "patient": patient}

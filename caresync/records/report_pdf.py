@@ -6,12 +6,21 @@ import io
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+from PIL import Image as PILImage
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas as pdf_canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    Image,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 SECTIONS = (
     ("clinical_indication", "Clinical indication"),
@@ -55,6 +64,45 @@ def _text(value: str) -> str:
 
 def _when(value, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%d %b %Y %H:%M %Z") if value else "—"
+
+
+IMAGE_BOX = (150 * mm, 110 * mm)
+EMBEDDED_KINDS = ("png", "jpeg")
+
+
+def _image_flowable(attachment) -> Image | None:
+    """A PNG or JPEG attachment scaled to fit the image box, or None if it cannot be read."""
+    try:
+        with attachment.file.open("rb") as stored:
+            data = stored.read()
+        with PILImage.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+    except (OSError, PILImage.DecompressionBombError):
+        return None
+    if not width or not height:
+        return None
+    # At most one point per pixel (72 dpi): small images are not blown up.
+    scale = min(IMAGE_BOX[0] / width, IMAGE_BOX[1] / height, 1.0)
+    return Image(io.BytesIO(data), width=width * scale, height=height * scale)
+
+
+def _images_section(report, heading, small) -> list:
+    """The report's images embedded (PNG, JPEG) and its other files listed by name."""
+    files = list(report.attachments.filter(retracted_at__isnull=True).order_by("uploaded_at", "id"))
+    if not files:
+        return []
+    story = [Paragraph("Images and attachments", heading)]
+    for number, attachment in enumerate(files, start=1):
+        label = f"{number}. {attachment.original_name} ({attachment.get_kind_display()})"
+        if attachment.description:
+            label += f" — {attachment.description}"
+        caption = Paragraph(_text(label), small)
+        image = _image_flowable(attachment) if attachment.kind in EMBEDDED_KINDS else None
+        if image is not None:
+            story.append(KeepTogether([image, Spacer(1, 1 * mm), caption, Spacer(1, 3 * mm)]))
+        else:
+            story.append(caption)
+    return story
 
 
 def report_pdf_bytes(report) -> bytes:
@@ -117,6 +165,8 @@ def report_pdf_bytes(report) -> bytes:
         if value:
             story.append(Paragraph(label, heading))
             story.append(Paragraph(_text(value), styles["Normal"]))
+
+    story.extend(_images_section(report, heading, small))
 
     story.append(Spacer(1, 8 * mm))
     story.append(Paragraph("Signatures", heading))

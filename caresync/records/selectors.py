@@ -67,16 +67,17 @@ def clinical_note_list(
 
 
 def attachment_list(*, actor: Actor) -> QuerySet[Attachment]:
-    """Files the actor may see: those on the records and notes they may read, and unfiled
-    ones on the charts of patients they may read (clinic members)."""
+    """Files the actor may see: those on the records, notes and radiology reports they may
+    read, and unfiled ones on the charts of patients they may read (clinic members)."""
     if actor.organization is None:
         return Attachment.objects.none()
     records = medical_record_list(actor=actor).values("pk")
     notes = clinical_note_list(actor=actor).values("pk")
+    reports = radiology_report_list(actor=actor).values("pk")
     rows = Attachment.objects.filter(organization=actor.organization).select_related(
-        "patient", "uploaded_by", "record", "note"
+        "patient", "uploaded_by", "record", "note", "radiology_report"
     )
-    visible = Q(record__in=records) | Q(note__in=notes)
+    visible = Q(record__in=records) | Q(note__in=notes) | Q(radiology_report__in=reports)
     from caresync.records.access import clinic_reader, readable_patients
 
     if clinic_reader(actor):

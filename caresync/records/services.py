@@ -26,6 +26,7 @@ from caresync.records.models import (
     IcdCode,
     MedicalRecord,
     MedicalRecordVersion,
+    RadiologyReport,
 )
 from caresync.records.sanitize import clinical_html
 from caresync.scheduling.models import Appointment
@@ -63,6 +64,8 @@ NOTE_FIELDS = (
     "recipient",
 )
 SOAP_SECTIONS = ("subjective", "objective", "assessment", "plan")
+# A radiology report takes images while it is written; once signed, its PDF shows them.
+REPORT_EDITABLE = (RadiologyReport.Status.PENDING, RadiologyReport.Status.IN_PROGRESS)
 
 
 def _invalid(field: str, message: str, code: str = "invalid") -> ApplicationError:
@@ -543,17 +546,29 @@ def attachment_upload(
     upload,
     note: ClinicalNote | None = None,
     record: MedicalRecord | None = None,
+    radiology_report: RadiologyReport | None = None,
     description: str = "",
 ) -> Attachment:
     """Store a file checked by content (PDF, PNG, JPEG, DICOM), with its SHA-256, under a
-    random name in the private storage; optionally on a note or record of the patient."""
-    if note is not None and record is not None:
-        raise _invalid("note", "Attach a file to a note or a record, not both.")
-    parent = note or record
+    random name in the private storage; optionally on a note or record of the patient, or
+    on a radiology report that is still being written (pending or in progress)."""
+    parents = [p for p in (note, record, radiology_report) if p is not None]
+    if len(parents) > 1:
+        raise _invalid("note", "Attach a file to one note, record or report.")
+    parent = parents[0] if parents else None
     if parent is not None:
         if parent.patient_id != patient.pk:
-            raise _invalid("note" if note else "record", "That belongs to another patient.")
-        if parent.status == ClinicalStatus.ENTERED_IN_ERROR:
+            field = "note" if note else ("record" if record else "radiology_report")
+            raise _invalid(field, "That belongs to another patient.")
+        if radiology_report is not None:
+            radiology_report = RadiologyReport.objects.select_for_update().get(pk=parent.pk)
+            if radiology_report.status not in REPORT_EDITABLE:
+                raise _conflict(
+                    "Images can be added while the report is being written; amend a signed "
+                    "report instead.",
+                    "report_signed",
+                )
+        elif parent.status == ClinicalStatus.ENTERED_IN_ERROR:
             raise _conflict("Files cannot be added to a retracted entry.", "retracted")
     kind, digest = attachment_checked(upload, max_bytes=settings.ATTACHMENT_MAX_BYTES)
     attachment = Attachment(
@@ -561,6 +576,7 @@ def attachment_upload(
         patient=patient,
         note=note,
         record=record,
+        radiology_report=radiology_report,
         original_name=safe_display_name(upload.name),
         kind=kind.kind,
         content_type=kind.content_type,
@@ -578,7 +594,15 @@ def attachment_upload(
     except Exception:
         attachment.file.storage.delete(stored)
         raise
-    _audit(actor, "create", attachment, kind=kind.kind, size=attachment.size, sha256=digest)
+    _audit(
+        actor,
+        "create",
+        attachment,
+        kind=kind.kind,
+        size=attachment.size,
+        sha256=digest,
+        **({"radiology_report": radiology_report.pk} if radiology_report else {}),
+    )
     return attachment
 
 
@@ -594,6 +618,10 @@ def attachment_retract(*, actor: User, attachment: Attachment, reason: str) -> A
     attachment.retraction_reason = reason
     attachment.save(update_fields=["retracted_at", "retracted_by", "retraction_reason"])
     _audit(actor, "update", attachment, retracted=True)
+    if attachment.radiology_report_id is not None:
+        from caresync.records.radiology import radiology_report_image_retracted
+
+        radiology_report_image_retracted(actor=actor, attachment=attachment, reason=reason)
     return attachment
 
 

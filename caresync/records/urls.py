@@ -26,5 +26,10 @@ urlpatterns = [
     path(
         "radiology/reports/<int:pk>/pdf/", radiology_views.report_pdf, name="radiology-report-pdf"
     ),
+    path(
+        "radiology/reports/<int:pk>/files/",
+        radiology_views.report_attach,
+        name="radiology-report-attach",
+    ),
     path("my-reports/", radiology_views.my_reports, name="my-reports"),
 ]

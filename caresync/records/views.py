@@ -18,7 +18,7 @@ from caresync.core.errors import ApplicationError
 from caresync.core.policy import Actor, can
 from caresync.directory.selectors import patient_list, practitioner_list
 from caresync.records.access import clinical_read_allowed
-from caresync.records.api import attachment_response
+from caresync.records.api import attachment_served
 from caresync.records.forms import (
     MEDICATION_ROWS,
     MedicalRecordForm,
@@ -489,5 +489,4 @@ def attachment_download(request, pk: int):
     authorize_page(request, "attachment.view", attachment)
     if attachment.retracted_at is not None or not clinical_read_allowed(actor, attachment):
         raise Http404
-    clinical_reads_record(actor=actor, objects=[attachment], details={"download": True})
-    return attachment_response(attachment)
+    return attachment_served(request, actor, attachment)

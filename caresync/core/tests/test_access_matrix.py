@@ -21,6 +21,7 @@ from caresync.core.policy import (
     _clinical_author,
     _clinical_author_or_admin,
     _own_schedule,
+    _radiology_attacher,
     _radiology_reporter,
 )
 from caresync.directory.tests.test_patient_photo import png_bytes
@@ -755,6 +756,10 @@ CASES = {
         "amend/", {"impression": "Normal chest, no effusion.", "reason": "Matrix amendment"}
     ),
     ("radiology-report-pdf", "GET"): radiology_case("pdf/"),
+    ("radiology-report-attachments", "POST"): lambda t: (
+        f"/api/v1/radiology-reports/{radiology(t)['report'].pk}/attachments/",
+        Multipart(file=SimpleUploadedFile("scout.png", png_bytes())),
+    ),
     ("icd10-search", "GET"): lambda t: ("/api/v1/icd10/?q=asthma", None),
     ("clinical-access-grant-list", "GET"): lambda t: ("/api/v1/clinical-access-grants/", None),
     ("clinical-access-grant-list", "POST"): lambda t: (
@@ -796,6 +801,7 @@ NURSE_NOT_OWNER = (
     _clinical_author,
     _clinical_author_or_admin,
     _radiology_reporter,
+    _radiology_attacher,
 )
 
 ROLE_USERS = {  # role label → (attribute of the tenant fixture or None, policy roles held)

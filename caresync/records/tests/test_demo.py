@@ -59,5 +59,9 @@ def test_demo_radiology_reports_cover_every_status_with_pdfs_once(department):
     signed = reports.filter(status__in=["completed", "reviewed"])
     assert signed.count() == 3 and all(report.pdf for report in signed)
     assert reports.filter(version=2, pdf_version=2).count() == 1
+    images = Attachment.objects.filter(radiology_report__in=signed, kind="png")
+    assert images.count() == 3
+    with signed.first().pdf.open("rb") as handle:
+        assert b"/Subtype /Image" in handle.read()
     demo.seed(lambda message: None)
     assert RadiologyReport.objects.count() == 5

@@ -1,18 +1,12 @@
 /* CareSync clinical notes and records: a small rich-text editor over each
- * textarea[data-rich] (the server sanitizes whatever arrives), note-type sections,
- * drag-and-drop uploads with progress to /api/v1/attachments/, and ICD-10 search.
- * Without this script the textareas, the file input and the code field still work. */
+ * textarea[data-rich] (the server sanitizes whatever arrives), note-type sections and
+ * ICD-10 search (drag-and-drop uploads are in uploads.js). Without this script the
+ * textareas and the code field still work. */
 (function () {
   "use strict";
 
   var ALLOWED = {P: 1, BR: 1, STRONG: 1, B: 1, EM: 1, I: 1, U: 1, S: 1, UL: 1, OL: 1, LI: 1,
     H3: 1, H4: 1, BLOCKQUOTE: 1, A: 1, CODE: 1, PRE: 1, HR: 1, DIV: 1};
-
-  function csrfToken() {
-    if (window.CareSync && window.CareSync.csrfToken) return window.CareSync.csrfToken() || "";
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") : "";
-  }
 
   /* Keep only simple formatting when loading HTML into the editor (defence in depth). */
   function cleanInto(target, html) {
@@ -117,99 +111,6 @@
     update();
   }
 
-  function dropzone(zone) {
-    var form = zone.closest("form");
-    var input = zone.querySelector('input[type="file"]');
-    var list = zone.querySelector("[data-upload-list]");
-    var ids = form.querySelector('input[name="attachments"]');
-    var pending = 0;
-    var submit = form.querySelector('button[type="submit"]');
-    zone.classList.add("is-enhanced");
-
-    function remember(id) {
-      var values = ids.value ? ids.value.split(",") : [];
-      values.push(String(id));
-      ids.value = values.join(",");
-    }
-
-    function upload(file) {
-      var item = document.createElement("li");
-      item.className = "upload-list__item";
-      var name = document.createElement("span");
-      name.className = "upload-list__name";
-      name.textContent = file.name;
-      var bar = document.createElement("progress");
-      bar.max = 100;
-      bar.value = 0;
-      bar.setAttribute("aria-label", "Uploading " + file.name);
-      var status = document.createElement("span");
-      status.className = "upload-list__status";
-      status.textContent = "Uploading…";
-      item.appendChild(name);
-      item.appendChild(bar);
-      item.appendChild(status);
-      list.appendChild(item);
-
-      var data = new FormData();
-      data.append("file", file);
-      data.append("patient", zone.getAttribute("data-patient"));
-      var xhr = new XMLHttpRequest();
-      xhr.open("POST", zone.getAttribute("data-upload-url"));
-      xhr.setRequestHeader("X-CSRFToken", csrfToken());
-      xhr.setRequestHeader("Accept", "application/json");
-      xhr.upload.addEventListener("progress", function (event) {
-        if (event.lengthComputable) bar.value = Math.round((event.loaded / event.total) * 100);
-      });
-      pending += 1;
-      if (submit) submit.disabled = true;
-      xhr.addEventListener("loadend", function () {
-        pending -= 1;
-        if (submit && pending === 0) submit.disabled = false;
-        var body = {};
-        try { body = JSON.parse(xhr.responseText || "{}"); } catch (e) { body = {}; }
-        if (xhr.status === 201) {
-          bar.value = 100;
-          status.textContent = "Uploaded";
-          item.classList.add("is-done");
-          item.setAttribute("data-attachment-id", body.id);
-          remember(body.id);
-        } else {
-          item.classList.add("is-error");
-          bar.hidden = true;
-          var error = body.error || {};
-          var fieldErrors = (error.fields && error.fields.file) || [];
-          status.textContent = (fieldErrors[0] && fieldErrors[0].message) || error.message ||
-            "The upload failed.";
-        }
-      });
-      xhr.send(data);
-    }
-
-    function take(files) {
-      Array.prototype.forEach.call(files, upload);
-    }
-
-    input.addEventListener("change", function () {
-      take(input.files);
-      input.value = "";
-    });
-    ["dragenter", "dragover"].forEach(function (type) {
-      zone.addEventListener(type, function (event) {
-        event.preventDefault();
-        zone.classList.add("is-over");
-      });
-    });
-    ["dragleave", "drop"].forEach(function (type) {
-      zone.addEventListener(type, function (event) {
-        event.preventDefault();
-        zone.classList.remove("is-over");
-      });
-    });
-    zone.addEventListener("drop", function (event) {
-      if (event.dataTransfer && event.dataTransfer.files) take(event.dataTransfer.files);
-    });
-  }
-
   function icdSearch(input) {
     var results = input.closest(".icd-search").querySelector("[data-icd-results]");
     var diagnosis = input.form.querySelector('input[name="diagnosis"]');
@@ -286,6 +187,5 @@
 
   document.querySelectorAll("textarea[data-rich]").forEach(richEditor);
   document.querySelectorAll("form[data-note-form]").forEach(noteTypeSections);
-  document.querySelectorAll("[data-dropzone]").forEach(dropzone);
   document.querySelectorAll("input[data-icd-search]").forEach(icdSearch);
 })();
