@@ -554,6 +554,13 @@ RULES: dict[str, Rule] = {
         "read",
         "Search the ICD-10 code list",
     ),
+    "note_template.manage": Rule(
+        frozenset({ORG_ADMIN}),
+        "Organization",
+        "write",
+        "List, write and deactivate the note templates offered per service",
+        _same_organization,
+    ),
     "clinical_access.manage": Rule(
         frozenset({ORG_ADMIN}),
         "PractitionerRole",

@@ -234,3 +234,73 @@ class MedicalRecordForm(StyledForm):
             "notes": data["notes"],
             "medications": medications,
         }
+
+
+class NoteTemplateForm(StyledForm):
+    """An organization admin's note template (sections are sanitized by the service)."""
+
+    name = forms.CharField(max_length=200)
+    service = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text="Offered when a visit of this service is completed; none: the default.",
+    )
+    note_type = forms.ChoiceField(label="Type", choices=ClinicalNote.Type.choices)
+    title = forms.CharField(max_length=200, required=False, help_text="Empty: the service's name.")
+    body = forms.CharField(
+        label="Note", required=False, max_length=100_000, widget=forms.Textarea(attrs=RICH)
+    )
+    subjective = forms.CharField(
+        required=False, max_length=100_000, widget=forms.Textarea(attrs=RICH)
+    )
+    objective = forms.CharField(
+        required=False, max_length=100_000, widget=forms.Textarea(attrs=RICH)
+    )
+    assessment = forms.CharField(
+        required=False, max_length=100_000, widget=forms.Textarea(attrs=RICH)
+    )
+    plan = forms.CharField(required=False, max_length=100_000, widget=forms.Textarea(attrs=RICH))
+    is_active = forms.BooleanField(required=False, initial=True, label="Active (offered)")
+
+    def __init__(self, *args, services=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.services = {service.pk: service for service in services}
+        self.fields["service"].choices = [
+            ("", "Every service without its own (default)"),
+            *[(pk, service.name) for pk, service in self.services.items()],
+        ]
+
+    def values(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["service"] = self.services.get(data["service"])
+        return data
+
+    @classmethod
+    def initial_for(cls, template) -> dict:
+        fields = ("name", "note_type", "title", "body", *SOAP_FIELDS, "is_active")
+        return {"service": template.service_id, **{f: getattr(template, f) for f in fields}}
+
+
+SOAP_FIELDS = ("subjective", "objective", "assessment", "plan")
+
+
+class ClinicalAccessGrantForm(StyledForm):
+    user = forms.TypedChoiceField(label="Staff member", coerce=int)
+    reason = forms.CharField(
+        max_length=2000,
+        min_length=5,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why they need to read clinical content; kept with the grant and audited.",
+    )
+    days = forms.IntegerField(
+        min_value=1, max_value=90, initial=7, label="Days", help_text="Between 1 and 90."
+    )
+
+    def __init__(self, *args, staff=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.staff = {user.pk: user for user in staff}
+        self.fields["user"].choices = [
+            ("", "Choose a staff member"),
+            *[(pk, f"{user} ({user.email})") for pk, user in self.staff.items()],
+        ]

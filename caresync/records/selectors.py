@@ -192,6 +192,31 @@ def builtin_template(service: Service) -> dict:
     }
 
 
+def note_template_list(*, actor: Actor) -> QuerySet[NoteTemplate]:
+    """The organization's note templates, active first, by service and name."""
+    if actor.organization is None:
+        return NoteTemplate.objects.none()
+    return (
+        NoteTemplate.objects.filter(organization=actor.organization)
+        .select_related("service")
+        .order_by("-is_active", "service__name", "name", "pk")
+    )
+
+
+def clinical_access_candidates(*, actor: Actor):
+    """Active staff members of the organization (those a clinical read grant is for)."""
+    from caresync.accounts.models import Membership, User
+
+    if actor.organization is None:
+        return User.objects.none()
+    return User.objects.filter(
+        memberships__organization=actor.organization,
+        memberships__role=Membership.Role.STAFF,
+        memberships__is_active=True,
+        is_active=True,
+    ).order_by("last_name", "first_name", "email")
+
+
 def clinical_access_grant_list(*, actor: Actor) -> QuerySet[ClinicalAccessGrant]:
     if actor.organization is None:
         return ClinicalAccessGrant.objects.none()

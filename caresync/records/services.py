@@ -26,6 +26,7 @@ from caresync.records.models import (
     IcdCode,
     MedicalRecord,
     MedicalRecordVersion,
+    NoteTemplate,
     RadiologyReport,
 )
 from caresync.records.sanitize import clinical_html
@@ -658,6 +659,111 @@ def attachment_orphans_delete(*, grace: timedelta = ORPHAN_GRACE, batch: int = 5
             deleted += 1
             logger.info("Deleted orphaned attachment file %s", name)
     return deleted
+
+
+# --- Note templates -------------------------------------------------------------------------
+
+TEMPLATE_TEXT_FIELDS = ("body", *SOAP_SECTIONS)
+
+
+@transaction.atomic
+def note_template_save(
+    *,
+    actor: User,
+    organization,
+    template: NoteTemplate | None = None,
+    name: str,
+    service=None,
+    note_type: str = ClinicalNote.Type.SOAP,
+    title: str = "",
+    body: str = "",
+    subjective: str = "",
+    objective: str = "",
+    assessment: str = "",
+    plan: str = "",
+    is_active: bool = True,
+) -> NoteTemplate:
+    """Create or change the organization's note template for a service (no service: the
+    default); rich text is sanitized; one active template per service."""
+    if template is not None and template.organization_id != organization.pk:
+        raise ApplicationError("Note template not found.", code="not_found", status_code=404)
+    name = (name or "").strip()
+    if not name:
+        raise _invalid("name", "Give the template a name.", "required")
+    if len(name) > 200:
+        raise _invalid("name", "At most 200 characters.")
+    if service is not None and service.organization_id != organization.pk:
+        raise _invalid("service", "No such service.", "does_not_exist")
+    if note_type not in ClinicalNote.Type.values:
+        raise _invalid("note_type", "Unknown note type.", "invalid_choice")
+    texts = {
+        field: clinical_html(value)
+        for field, value in zip(
+            TEMPLATE_TEXT_FIELDS, (body, subjective, objective, assessment, plan), strict=True
+        )
+    }
+    if note_type == ClinicalNote.Type.SOAP:
+        texts["body"] = ""
+    else:
+        texts.update(dict.fromkeys(SOAP_SECTIONS, ""))
+    if is_active:
+        clash = NoteTemplate.objects.select_for_update().filter(
+            organization=organization, service=service, is_active=True
+        )
+        if template is not None:
+            clash = clash.exclude(pk=template.pk)
+        if clash.exists():
+            where = f"{service.name}" if service is not None else "the organization's default"
+            raise _invalid(
+                "service",
+                f"{where} already has an active template; deactivate it first.",
+                "template_exists",
+            )
+    created = template is None
+    if created:
+        template = NoteTemplate(organization=organization)
+    else:
+        template = NoteTemplate.objects.select_for_update().get(pk=template.pk)
+    before = {f: getattr(template, f) for f in ("name", "service_id", "note_type", "is_active")}
+    template.name = name
+    template.service = service
+    template.note_type = note_type
+    template.title = (title or "").strip()[:200]
+    template.is_active = is_active
+    for field, value in texts.items():
+        setattr(template, field, value)
+    template.save()
+    after = {f: getattr(template, f) for f in ("name", "service_id", "note_type", "is_active")}
+    audit_record(
+        actor=actor,
+        action="create" if created else "update",
+        organization=organization,
+        obj=template,
+        details={
+            "service": template.service_id,
+            "changed": sorted(f for f in after if before[f] != after[f]) if not created else [],
+            "is_active": template.is_active,
+        },
+    )
+    return template
+
+
+@transaction.atomic
+def note_template_deactivate(*, actor: User, template: NoteTemplate) -> NoteTemplate:
+    """Stop offering a note template (it is kept; the service falls back to the default)."""
+    template = NoteTemplate.objects.select_for_update().get(pk=template.pk)
+    if not template.is_active:
+        raise _conflict("The template is already inactive.", "already_inactive")
+    template.is_active = False
+    template.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor,
+        action="update",
+        organization=template.organization,
+        obj=template,
+        details={"is_active": False},
+    )
+    return template
 
 
 # --- Staff access grants --------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from caresync.records import radiology_views, views
+from caresync.records import radiology_views, settings_views, views
 
 urlpatterns = [
     path("patients/<int:pk>/notes/new/", views.note_new, name="note-create"),
@@ -32,4 +32,30 @@ urlpatterns = [
         name="radiology-report-attach",
     ),
     path("my-reports/", radiology_views.my_reports, name="my-reports"),
+    path("settings/note-templates/", settings_views.note_templates, name="note-template-settings"),
+    path(
+        "settings/note-templates/new/",
+        settings_views.note_template_edit,
+        name="note-template-create",
+    ),
+    path(
+        "settings/note-templates/<int:pk>/",
+        settings_views.note_template_edit,
+        name="note-template-edit",
+    ),
+    path(
+        "settings/note-templates/<int:pk>/deactivate/",
+        settings_views.note_template_deactivate_page,
+        name="note-template-deactivate",
+    ),
+    path(
+        "settings/clinical-access/",
+        settings_views.clinical_access,
+        name="clinical-access-settings",
+    ),
+    path(
+        "settings/clinical-access/<int:pk>/revoke/",
+        settings_views.clinical_access_revoke_page,
+        name="clinical-access-revoke",
+    ),
 ]

@@ -52,6 +52,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     ),
     NavItem("Break-glass", "break-glass-review", "triangle-alert", frozenset({"org_admin"})),
     NavItem("Notifications", "notification-settings", "bell", frozenset({"org_admin"})),
+    NavItem("Note templates", "note-template-settings", "clipboard-list", frozenset({"org_admin"})),
+    NavItem("Clinical access", "clinical-access-settings", "lock", frozenset({"org_admin"})),
     NavItem("Settings", "org-settings", "settings", frozenset({"org_admin"})),
     NavItem("Organizations", "platform-organizations", "building-2", frozenset({"platform_admin"})),
     NavItem("API docs", "api-docs", "book-open", frozenset({"platform_admin", "org_admin"})),
