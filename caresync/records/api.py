@@ -26,7 +26,9 @@ from caresync.records.models import (
     IcdCode,
     MedicalRecord,
     MedicalRecordVersion,
+    ReportAccess,
 )
+from caresync.records.radiology import report_access_record
 from caresync.records.selectors import (
     attachment_list,
     clinical_access_grant_list,
@@ -768,23 +770,33 @@ def client_ip(request) -> str | None:
 def attachment_served(request, actor: Actor, attachment: Attachment) -> FileResponse:
     """Audit the read of a file (and, for a radiology report's, log the access to the
     report: who, when, IP) and return it; ``?inline=1`` shows an image in the page."""
-    from caresync.records.models import ReportAccess
-    from caresync.records.radiology import report_access_record
-
     inline = request.GET.get("inline") in ("1", "true") and attachment.kind in IMAGE_KINDS
     clinical_reads_record(actor=actor, objects=[attachment], details={"download": not inline})
-    report = attachment.radiology_report
-    if report is not None:
-        report_access_record(
-            actor=request.user,
-            report=report,
-            action=ReportAccess.Action.VIEW if inline else ReportAccess.Action.DOWNLOAD,
-            ip=client_ip(request),
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            is_patient=report.patient.user_id == request.user.pk and policy.PATIENT in actor.roles,
+    if attachment.radiology_report is not None:
+        report_access_logged(
+            request,
+            actor,
+            attachment.radiology_report,
+            ReportAccess.Action.VIEW if inline else ReportAccess.Action.DOWNLOAD,
             attachment=attachment,
         )
     return attachment_response(attachment, inline=inline)
+
+
+def report_access_logged(request, actor: Actor, report, action: str, *, attachment=None) -> None:
+    """Log this request's view or download of a report (or of one of its files): the user,
+    IP and user agent, and whether it is the patient's own look."""
+    report_access_record(
+        actor=request.user,
+        report=report,
+        action=action,
+        ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        is_patient=request.user.is_authenticated
+        and report.patient.user_id == request.user.pk
+        and policy.PATIENT in actor.roles,
+        attachment=attachment,
+    )
 
 
 IMAGE_KINDS = (Attachment.Kind.PNG, Attachment.Kind.JPEG)

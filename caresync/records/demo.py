@@ -17,6 +17,7 @@ from caresync.records.services import (
     clinical_note_retract,
     medical_record_create,
     medical_record_update,
+    note_template_save,
 )
 from caresync.scheduling.models import Appointment
 
@@ -131,8 +132,8 @@ def _templates(organization: Organization) -> None:
     for service in Service.objects.filter(organization=organization, name__in=TEMPLATES):
         if NoteTemplate.objects.filter(organization=organization, service=service).exists():
             continue
-        NoteTemplate.objects.create(
-            organization=organization, service=service, **TEMPLATES[service.name]
+        note_template_save(
+            actor=None, organization=organization, service=service, **TEMPLATES[service.name]
         )
 
 

@@ -12,7 +12,6 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from caresync.accounts.permissions import request_actor
-from caresync.core import policy
 from caresync.core.errors import ApplicationError
 from caresync.core.policy import authorize
 from caresync.core.rest import StrictSerializer
@@ -21,7 +20,7 @@ from caresync.records.api import (
     AttachmentOutput,
     AttachmentSummary,
     _detail_rows,
-    client_ip,
+    report_access_logged,
 )
 from caresync.records.models import RadiologyReport, ReportAccess
 from caresync.records.radiology import (
@@ -31,7 +30,6 @@ from caresync.records.radiology import (
     radiology_report_review,
     radiology_report_save,
     radiology_report_start,
-    report_access_record,
 )
 from caresync.records.selectors import (
     clinical_reads_record,
@@ -151,19 +149,11 @@ def report_pdf_response(request, report: RadiologyReport, *, inline: bool = Fals
         raise ApplicationError(
             "The report has no PDF until it is completed.", code="no_pdf", status_code=409
         )
-    actor = request_actor(request)
-    is_patient = (
-        request.user.is_authenticated
-        and report.patient.user_id == request.user.pk
-        and policy.PATIENT in actor.roles
-    )
-    report_access_record(
-        actor=request.user,
-        report=report,
-        action=ReportAccess.Action.VIEW if inline else ReportAccess.Action.DOWNLOAD,
-        ip=client_ip(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        is_patient=is_patient,
+    report_access_logged(
+        request,
+        request_actor(request),
+        report,
+        ReportAccess.Action.VIEW if inline else ReportAccess.Action.DOWNLOAD,
     )
     name = f"radiology-report-{report.pk}-v{report.pdf_version or report.version}.pdf"
     response = FileResponse(
@@ -223,16 +213,7 @@ class RadiologyReportViewSet(viewsets.ModelViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         report = self.get_object()
-        actor = request_actor(request)
-        is_patient = report.patient.user_id == request.user.pk and policy.PATIENT in actor.roles
-        report_access_record(
-            actor=request.user,
-            report=report,
-            action=ReportAccess.Action.VIEW,
-            ip=client_ip(request),
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            is_patient=is_patient,
-        )
+        report_access_logged(request, request_actor(request), report, ReportAccess.Action.VIEW)
         return Response(self.get_serializer(report).data)
 
     @extend_schema(request=CreateInput, responses={201: RadiologyReportOutput})

@@ -18,7 +18,8 @@ from caresync.core.errors import ApplicationError
 from caresync.core.policy import can
 from caresync.directory.models import Modality
 from caresync.records.access import clinic_reader
-from caresync.records.models import RadiologyReport
+from caresync.records.api import report_access_logged
+from caresync.records.models import RadiologyReport, ReportAccess
 from caresync.records.radiology import (
     radiology_report_amend,
     radiology_report_complete,
@@ -26,9 +27,8 @@ from caresync.records.radiology import (
     radiology_report_review,
     radiology_report_save,
     radiology_report_start,
-    report_access_record,
 )
-from caresync.records.radiology_api import client_ip, report_pdf_response
+from caresync.records.radiology_api import report_pdf_response
 from caresync.records.selectors import (
     clinical_reads_record,
     practitioner_for,
@@ -190,13 +190,7 @@ def report_editor(request, pk: int):
             except ApplicationError as exc:
                 form_errors_from(form, exc)
     else:
-        report_access_record(
-            actor=request.user,
-            report=report,
-            action="view",
-            ip=client_ip(request),
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        )
+        report_access_logged(request, actor, report, ReportAccess.Action.VIEW)
     signed = report.status in (RadiologyReport.Status.COMPLETED, RadiologyReport.Status.REVIEWED)
     files = _report_files(report)
     context = {

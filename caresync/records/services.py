@@ -734,18 +734,25 @@ def note_template_save(
         setattr(template, field, value)
     template.save()
     after = {f: getattr(template, f) for f in ("name", "service_id", "note_type", "is_active")}
-    audit_record(
-        actor=actor,
-        action="create" if created else "update",
-        organization=organization,
-        obj=template,
-        details={
-            "service": template.service_id,
-            "changed": sorted(f for f in after if before[f] != after[f]) if not created else [],
-            "is_active": template.is_active,
-        },
+    _template_audit(
+        actor,
+        "create" if created else "update",
+        template,
+        service=template.service_id,
+        changed=sorted(f for f in after if before[f] != after[f]) if not created else [],
+        is_active=template.is_active,
     )
     return template
+
+
+def _template_audit(actor, action: str, template: NoteTemplate, **details) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        organization=template.organization,
+        obj=template,
+        details=details,
+    )
 
 
 @transaction.atomic
@@ -756,13 +763,7 @@ def note_template_deactivate(*, actor: User, template: NoteTemplate) -> NoteTemp
         raise _conflict("The template is already inactive.", "already_inactive")
     template.is_active = False
     template.save(update_fields=["is_active"])
-    audit_record(
-        actor=actor,
-        action="update",
-        organization=template.organization,
-        obj=template,
-        details={"is_active": False},
-    )
+    _template_audit(actor, "update", template, is_active=False)
     return template
 
 

@@ -79,19 +79,33 @@ def note_template_edit(request, pk: int | None = None):
     )
 
 
-@login_required
-@require_POST
-def note_template_deactivate_page(request, pk: int):
-    actor = authorize_page(request, "note_template.manage")
-    template = get_object_or_404(note_template_list(actor=actor), pk=pk)
-    authorize_page(request, "note_template.manage", template)
+def _row_action(request, *, permission: str, rows, pk: int, act, done: str, back: str):
+    """A POST button on a settings row: the organization's row (else 404), the policy, one
+    service call; its refusal or ``done`` (formatted with the row) as a message."""
+    actor = authorize_page(request, permission)
+    row = get_object_or_404(rows(actor=actor), pk=pk)
+    authorize_page(request, permission, row)
     try:
-        note_template_deactivate(actor=request.user, template=template)
+        act(actor=request.user, row=row)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Template “{template.name}” is no longer offered.")
-    return redirect("note-template-settings")
+        messages.success(request, done.format(row=row))
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def note_template_deactivate_page(request, pk: int):
+    return _row_action(
+        request,
+        permission="note_template.manage",
+        rows=note_template_list,
+        pk=pk,
+        act=lambda actor, row: note_template_deactivate(actor=actor, template=row),
+        done="Template “{row.name}” is no longer offered.",
+        back="note-template-settings",
+    )
 
 
 # --- Clinical access grants --------------------------------------------------------------------
@@ -137,13 +151,12 @@ def clinical_access(request):
 @login_required
 @require_POST
 def clinical_access_revoke_page(request, pk: int):
-    actor = authorize_page(request, "clinical_access.manage")
-    grant = get_object_or_404(clinical_access_grant_list(actor=actor), pk=pk)
-    authorize_page(request, "clinical_access.manage", grant)
-    try:
-        clinical_access_revoke(actor=request.user, grant=grant)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{grant.user}'s clinical access is revoked.")
-    return redirect("clinical-access-settings")
+    return _row_action(
+        request,
+        permission="clinical_access.manage",
+        rows=clinical_access_grant_list,
+        pk=pk,
+        act=lambda actor, row: clinical_access_revoke(actor=actor, grant=row),
+        done="{row.user}'s clinical access is revoked.",
+        back="clinical-access-settings",
+    )

@@ -156,6 +156,16 @@ def test_the_visit_note_starts_from_the_template_written_here(client, tenant_a, 
 # --- Clinical access grants --------------------------------------------------------------------
 
 
+@pytest.fixture
+def grant(tenant_a):
+    return clinical_access_grant(
+        actor=tenant_a.admin,
+        organization=tenant_a.organization,
+        user=tenant_a.staff,
+        reason="Billing review",
+    )
+
+
 def grant_form(tenant, **overrides):
     return {"user": tenant.staff.pk, "reason": "Coding audit for March", "days": 3, **overrides}
 
@@ -182,13 +192,7 @@ def test_an_org_admin_grants_a_staff_member_access_which_is_audited(client, tena
     assert "Coding audit for March" in client.get(ACCESS).content.decode()
 
 
-def test_an_org_admin_revokes_a_grant(client, tenant_a):
-    grant = clinical_access_grant(
-        actor=tenant_a.admin,
-        organization=tenant_a.organization,
-        user=tenant_a.staff,
-        reason="Billing review",
-    )
+def test_an_org_admin_revokes_a_grant(client, tenant_a, grant):
     client.force_login(tenant_a.admin)
     assert client.post(f"{ACCESS}{grant.pk}/revoke/").status_code == 302
     grant.refresh_from_db()
@@ -222,13 +226,7 @@ def test_an_invalid_grant_shows_errors_and_grants_nothing(client, tenant_a, over
     assert not AuditEvent.objects.filter(object_type="records.clinicalaccessgrant").exists()
 
 
-def test_other_roles_are_refused_the_access_pages(client, tenant_a):
-    grant = clinical_access_grant(
-        actor=tenant_a.admin,
-        organization=tenant_a.organization,
-        user=tenant_a.staff,
-        reason="Billing review",
-    )
+def test_other_roles_are_refused_the_access_pages(client, tenant_a, grant):
     for user in (tenant_a.doctor, tenant_a.staff, tenant_a.patient):
         client.force_login(user)
         assert client.get(ACCESS).status_code == 403, user
@@ -238,13 +236,7 @@ def test_other_roles_are_refused_the_access_pages(client, tenant_a):
     assert grant.revoked_at is None and ClinicalAccessGrant.objects.count() == 1
 
 
-def test_another_organizations_grants_and_staff_are_invisible(client, tenant_a, tenant_b):
-    grant = clinical_access_grant(
-        actor=tenant_a.admin,
-        organization=tenant_a.organization,
-        user=tenant_a.staff,
-        reason="Billing review",
-    )
+def test_another_organizations_grants_and_staff_are_invisible(client, tenant_a, tenant_b, grant):
     client.force_login(tenant_b.admin)
     page = client.get(ACCESS)
     assert page.context["grants"] == []
@@ -256,14 +248,7 @@ def test_another_organizations_grants_and_staff_are_invisible(client, tenant_a, 
     assert grant.revoked_at is None and ClinicalAccessGrant.objects.count() == 1
 
 
-def test_expired_grants_are_listed_as_expired_without_a_revoke_button(client, tenant_a):
-    grant = clinical_access_grant(
-        actor=tenant_a.admin,
-        organization=tenant_a.organization,
-        user=tenant_a.staff,
-        reason="Billing review",
-        days=1,
-    )
+def test_expired_grants_are_listed_as_expired_without_a_revoke_button(client, tenant_a, grant):
     ClinicalAccessGrant.objects.filter(pk=grant.pk).update(
         granted_at=timezone.now() - timedelta(days=3),
         expires_at=timezone.now() - timedelta(days=2),
