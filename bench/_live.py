@@ -33,10 +33,6 @@ def configure(prefix: str) -> None:
         API_THROTTLE_ANON="1000000/minute",
         LOG_LEVEL="ERROR",  # not a warning line per 409
     )
-    # Django under ASGI runs each request's code in a new thread, so a kept connection is
-    # not reused by the next request and lingers: with 16 clients PostgreSQL ran out of
-    # connections. Override to compare.
-    os.environ.setdefault("DB_CONN_MAX_AGE", "0")
     os.environ.pop("REDIS_URL", None)
 
 

@@ -157,6 +157,17 @@ DATABASES = {
         DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
     )
 }
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE > 0:
+    # A connection pool per process (psycopg_pool): a request borrows a connection and
+    # gives it back when it ends, so neither a new backend per request (the database's
+    # most expensive step) nor connections left behind by ASGI's per-request threads.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env_int("DB_POOL_TIMEOUT", 30),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers are serialized (BEGIN IMMEDIATE) so check-then-write inside a
     # transaction cannot race; WAL lets readers proceed during a write.
