@@ -5,15 +5,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from caresync.core.locks import AUDIT_CHAIN, transaction_lock
 from caresync.core.middleware import current_request_context
 from caresync.core.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
-# Serializes chain appends on PostgreSQL; SQLite write transactions are serialized already.
-_CHAIN_LOCK_KEY = 7_201_911
 
 
 def _content(event: AuditEvent) -> dict:
@@ -37,12 +36,6 @@ def _content(event: AuditEvent) -> dict:
 def event_hash(prev_hash: str, event: AuditEvent) -> str:
     payload = json.dumps(_content(event), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{prev_hash}|{payload}".encode()).hexdigest()
-
-
-def _lock_chain() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
 
 
 @transaction.atomic
@@ -80,7 +73,7 @@ def audit_record(
         reason=reason,
         details=details or {},
     )
-    _lock_chain()
+    transaction_lock(AUDIT_CHAIN)  # chain appends one at a time
     last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
     event.prev_hash = last or GENESIS_HASH
     event.hash = event_hash(event.prev_hash, event)

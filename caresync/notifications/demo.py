@@ -8,6 +8,7 @@ from django.utils import timezone
 from caresync.accounts.models import Organization
 from caresync.directory.models import Patient
 from caresync.notifications.models import Channel, InboundMessage, Notification
+from caresync.notifications.outbox import outbox_dispatch
 from caresync.notifications.sms_inbound import sms_inbound_receive
 
 UNREAD_KEPT = 3
@@ -18,6 +19,11 @@ QUESTIONS = {
 
 
 def seed(log) -> list:
+    # Relay what the other seeders recorded now, as the worker would after commit, so the
+    # demo starts with its notifications and reminders in place.
+    relayed = outbox_dispatch()
+    if relayed:
+        log(f"{relayed} events relayed to notifications and reminders")
     # Seeding books many appointments as the system: keep each person's newest few unread.
     unread = Notification.objects.filter(channel=Channel.IN_APP, read_at__isnull=True)
     ranked = unread.annotate(

@@ -1,7 +1,18 @@
-"""Write domain events to the outbox, inside the caller's transaction."""
+"""The transactional outbox: domain events are written inside the caller's transaction;
+after commit a relay turns them into reminders and notifications, one event at a time in
+the order they were recorded."""
+
+import logging
+
+from django.db import connection, transaction
+from django.utils import timezone
 
 from caresync.accounts.models import Organization, User
+from caresync.core.locks import OUTBOX_RELAY, transaction_lock
 from caresync.notifications.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+RELAY_BATCH = 100
 
 
 def domain_event_record(
@@ -12,11 +23,8 @@ def domain_event_record(
     actor: User | None = None,
     payload: dict | None = None,
 ) -> OutboxEvent:
-    """Record ``kind`` about ``subject`` (a model instance) and the notifications it
-    causes; committed or rolled back with the change it describes."""
-    from caresync.notifications.fanout import notifications_fan_out
-    from caresync.notifications.reminders import reminders_follow
-
+    """Record ``kind`` about ``subject`` (a model instance): committed or rolled back with
+    the change it describes. Its notifications follow after commit (``outbox_dispatch``)."""
     event = OutboxEvent.objects.create(
         organization=organization,
         kind=kind,
@@ -24,9 +32,59 @@ def domain_event_record(
         payload=payload or {},
         actor=actor,
     )
-    reminders_follow(event)
-    notifications_fan_out(event)
+    _relay_after_commit()
     return event
+
+
+def _relay_after_commit() -> None:
+    """Queue one relay task when the transaction commits, however many events it wrote. A
+    broker that is down loses nothing: the periodic sweep relays what is left."""
+    if not any(func is _relay_enqueue for _, func, _ in connection.run_on_commit):
+        transaction.on_commit(_relay_enqueue, robust=True)
+
+
+def _relay_enqueue() -> None:
+    from caresync.notifications.tasks import dispatch_outbox
+
+    try:
+        dispatch_outbox.apply_async(retry=False)
+    except Exception:  # the broker is down: the sweeper relays the events later
+        logger.warning("Could not enqueue the outbox relay; the sweeper will run it")
+
+
+def outbox_dispatch(*, batch: int = RELAY_BATCH) -> int:
+    """Relay every undispatched event, oldest first: arm its reminders and create its
+    notifications (each event in its own savepoint, marked dispatched with them). One relay
+    runs at a time, so an appointment's events are told in the order they happened. An
+    event that fails is logged and left for the next run. Returns how many were relayed."""
+    from caresync.notifications.fanout import notifications_fan_out
+    from caresync.notifications.reminders import reminders_follow
+
+    relayed = 0
+    failed: set[int] = set()
+    while True:
+        with transaction.atomic():
+            transaction_lock(OUTBOX_RELAY)
+            events = list(
+                OutboxEvent.objects.filter(dispatched_at__isnull=True)
+                .exclude(pk__in=failed)
+                .order_by("pk")[:batch]
+            )
+            done = []
+            for event in events:
+                try:
+                    with transaction.atomic():
+                        reminders_follow(event)
+                        notifications_fan_out(event)
+                except Exception:
+                    logger.exception("Outbox event %s failed; retried later", event)
+                    failed.add(event.pk)
+                else:
+                    done.append(event.pk)
+            OutboxEvent.objects.filter(pk__in=done).update(dispatched_at=timezone.now())
+        relayed += len(done)
+        if len(events) < batch:
+            return relayed
 
 
 # Emails carrying a secret (set-password links) keep their text only until sent.

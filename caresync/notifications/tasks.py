@@ -4,6 +4,7 @@ rows carry their schedule), so tasks never retry themselves."""
 from celery import shared_task
 
 from caresync.notifications.delivery import notification_deliver, notifications_deliver_due
+from caresync.notifications.outbox import outbox_dispatch
 
 
 @shared_task(name="caresync.notifications.tasks.deliver_notification", ignore_result=True)
@@ -14,7 +15,9 @@ def deliver_notification(notification_id: int) -> None:
 
 @shared_task(name="caresync.notifications.tasks.sweep_notifications", ignore_result=True)
 def sweep_notifications() -> None:
-    """Periodic: deliver due retries and anything a lost task left behind."""
+    """Periodic: relay events a lost task left behind, then deliver due retries and
+    anything else a lost task left behind."""
+    outbox_dispatch()
     while notifications_deliver_due(limit=200) == 200:
         pass
 
@@ -25,3 +28,9 @@ def send_due_reminders() -> None:
     from caresync.notifications.reminders import reminders_send_due
 
     reminders_send_due()
+
+
+@shared_task(name="caresync.notifications.tasks.dispatch_outbox", ignore_result=True)
+def dispatch_outbox() -> None:
+    """Relay committed outbox events to reminders and notifications (queued on commit)."""
+    outbox_dispatch()

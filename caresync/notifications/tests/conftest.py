@@ -35,3 +35,15 @@ def _at_now():
 
     with time_machine.travel(NOW, tick=True):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _relay_as_recorded(request, monkeypatch):
+    """These tests are about what the relay makes of events, so it relays each event as
+    soon as it is written (in the test's transaction, which never commits). The real
+    after-commit path is tested in test_outbox.py (marked ``after_commit``)."""
+    if request.node.get_closest_marker("after_commit"):
+        return
+    from caresync.notifications import outbox
+
+    monkeypatch.setattr(outbox, "_relay_after_commit", outbox.outbox_dispatch)

@@ -1,5 +1,5 @@
-"""Fan-out: notifications are written in the transaction of the change, once per event,
-channel and recipient, rendered from the organization's template or the default."""
+"""Fan-out: the outbox relay writes an event's notifications once per event, channel and
+recipient, rendered from the organization's template or the default."""
 
 import pytest
 from django.db import transaction

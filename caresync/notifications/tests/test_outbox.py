@@ -1,11 +1,13 @@
-"""The outbox: account emails (set-password links) go through the delivery pipeline."""
+"""The outbox: events are relayed to notifications after commit, in order, once; account
+emails (set-password links) go through the delivery pipeline."""
 
 import pytest
 from django.core import mail
 
 from caresync.notifications import delivery
 from caresync.notifications.models import Notification, OutboxEvent
-from caresync.notifications.outbox import LINK_EMAIL_SCRUBBED
+from caresync.notifications.outbox import LINK_EMAIL_SCRUBBED, outbox_dispatch
+from caresync.scheduling.tests.conftest import at, book
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +48,100 @@ def test_an_account_email_that_fails_is_retried_with_its_link(
     notification = Notification.objects.get(event_kind="account.password_reset")
     assert notification.status == "queued" and notification.attempts == 1
     assert "/account/set-password/" in notification.body  # kept until it is sent
+
+
+# --- The relay, after commit --------------------------------------------------------------
+
+
+def _undispatched():
+    return OutboxEvent.objects.filter(dispatched_at__isnull=True)
+
+
+@pytest.mark.after_commit
+def test_events_are_relayed_after_commit_by_one_task_per_transaction(
+    reachable, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        first = book(reachable, at(10))
+        second = book(reachable, at(11))
+    # Committed: the events are there, nothing is told yet, and one relay is queued.
+    assert _undispatched().count() == 2
+    assert not Notification.objects.exists()
+    assert [c.__name__ for c in callbacks] == ["_relay_enqueue"]
+    with django_capture_on_commit_callbacks(execute=True):
+        callbacks[0]()  # the broker runs the relay (eager in tests)
+    assert not _undispatched().exists()
+    for appointment in (first, second):
+        told = Notification.objects.filter(outbox_event__payload__appointment=appointment.pk)
+        assert {"email", "sms", "in_app"} <= {n.channel for n in told}
+    assert reachable.patient.appointments.get(pk=first.pk).reminders.exists()
+
+
+@pytest.mark.after_commit
+def test_a_rolled_back_change_leaves_no_event_and_queues_no_relay(
+    reachable, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            book(reachable, at(10))
+            raise RuntimeError("the request failed after booking")
+    assert callbacks == [] and not OutboxEvent.objects.exists()
+
+
+@pytest.mark.after_commit
+def test_with_the_broker_down_the_sweep_relays_the_events(
+    reachable, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    from caresync.notifications import tasks
+
+    def down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.dispatch_outbox, "apply_async", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = book(reachable, at(10))
+    assert "sweeper will run it" in caplog.text
+    assert _undispatched().count() == 1 and not Notification.objects.exists()
+    tasks.sweep_notifications()
+    assert not _undispatched().exists()
+    assert Notification.objects.filter(outbox_event__payload__appointment=appointment.pk).exists()
+
+
+@pytest.mark.after_commit
+def test_a_failing_event_is_retried_later_and_holds_up_no_other(reachable, monkeypatch, caplog):
+    from caresync.notifications import fanout
+
+    broken = book(reachable, at(10))
+    fine = book(reachable, at(11))
+    real = fanout.notifications_fan_out
+
+    def fan_out(event, **kwargs):
+        if event.payload["appointment"] == broken.pk:
+            raise ValueError("a template engine bug")
+        return real(event, **kwargs)
+
+    monkeypatch.setattr(fanout, "notifications_fan_out", fan_out)
+    assert outbox_dispatch() == 1
+    assert "failed; retried later" in caplog.text
+    (left,) = _undispatched()
+    assert left.payload["appointment"] == broken.pk
+    assert not Notification.objects.filter(outbox_event=left).exists()
+    assert not broken.reminders.exists()  # its savepoint rolled back with it
+    assert Notification.objects.filter(outbox_event__payload__appointment=fine.pk).exists()
+    monkeypatch.setattr(fanout, "notifications_fan_out", real)
+    assert outbox_dispatch() == 1
+    assert not _undispatched().exists()
+
+
+@pytest.mark.after_commit
+def test_relaying_again_tells_nobody_twice(reachable):
+    book(reachable, at(10))
+    assert outbox_dispatch() == 1
+    told = Notification.objects.count()
+    OutboxEvent.objects.update(dispatched_at=None)  # as if the relay died before marking
+    assert outbox_dispatch() == 1
+    assert Notification.objects.count() == told

@@ -177,14 +177,6 @@ def _record(
         to_start=appointment.start,
         reason=reason,
     )
-    audit_record(
-        actor=actor,
-        action="create" if event == "booked" else "update",
-        organization=appointment.organization,
-        obj=appointment,
-        patient_id=appointment.patient_id,
-        details={"from": from_status, "to": appointment.status},
-    )
     payload = {
         "appointment": appointment.pk,
         "patient": appointment.patient_id,
@@ -204,6 +196,15 @@ def _record(
         organization=appointment.organization,
         actor=actor,
         payload=payload,
+    )
+    # Last: appending to the audit chain serializes writers until commit.
+    audit_record(
+        actor=actor,
+        action="create" if event == "booked" else "update",
+        organization=appointment.organization,
+        obj=appointment,
+        patient_id=appointment.patient_id,
+        details={"from": from_status, "to": appointment.status},
     )
 
 
