@@ -1,9 +1,13 @@
+import sys
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import OperationalError
 from django.db.models import F
 from django.http import (
+    HttpResponse,
     HttpResponseBadRequest,
     HttpResponseNotFound,
     HttpResponseServerError,
@@ -59,7 +63,15 @@ def page_not_found(request, exception=None):
     return HttpResponseNotFound(loader.render_to_string("404.html", request=request))
 
 
+DATABASE_BUSY_RETRY_SECONDS = 2
+
+
 def server_error(request):
+    """500, or 503 with Retry-After when the database could not serve the request (a lock
+    or pool wait that timed out, the server unreachable): nothing was changed, so the
+    client can simply try again."""
+    if isinstance(sys.exception(), OperationalError):
+        return _database_busy(request)
     if wants_json(request):
         return json_error(
             request,
@@ -69,6 +81,28 @@ def server_error(request):
         )
     # No request context: the failure may be in a context processor or the database.
     return HttpResponseServerError(loader.render_to_string("500.html"))
+
+
+def _database_busy(request):
+    if wants_json(request):
+        response = json_error(
+            request,
+            status_code=503,
+            code="database_busy",
+            message="The service is busy and changed nothing. Try again in a moment.",
+        )
+    else:
+        page = loader.render_to_string(
+            "500.html",
+            {
+                "code": 503,
+                "title": "We are busy right now",
+                "text": "Nothing was changed. Please try again in a moment.",
+            },
+        )
+        response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(DATABASE_BUSY_RETRY_SECONDS)
+    return response
 
 
 def csrf_failure(request, reason=""):

@@ -117,6 +117,19 @@ def test_unexpected_exception_on_a_page_renders_the_500_page(client):
     assert response["Content-Type"].startswith("text/html")
 
 
+@override_settings(ROOT_URLCONF="caresync.core.tests.urls_failing")
+def test_a_database_lock_timeout_answers_503_with_retry_after(client):
+    client.raise_request_exception = False
+    response = client.post("/api/v1/locked/", {}, content_type="application/json")
+    error = assert_error_shape(response, 503, "database_busy")
+    assert response["Retry-After"] == "2"
+    assert "locked" not in json.dumps(error)
+    page = client.get("/locked/")
+    assert page.status_code == 503 and page["Retry-After"] == "2"
+    assert page["Content-Type"].startswith("text/html")
+    assert b"Error 503" in page.content and b"Nothing was changed" in page.content
+
+
 def test_unknown_page_renders_html_404(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
