@@ -3,7 +3,12 @@
 from oauth2_provider.models import AccessToken
 from rest_framework.permissions import BasePermission
 
-from caresync.accounts.selectors import actor_for, membership_active, organization_for_api
+from caresync.accounts.selectors import (
+    actor_for,
+    membership_active,
+    memberships_for_user,
+    organization_for_api,
+)
 from caresync.core import policy
 from caresync.core.policy import Actor, authorize
 
@@ -25,12 +30,16 @@ def request_actor(request) -> Actor:
             scopes=scopes,
         )
     else:
+        memberships = list(memberships_for_user(user=request.user))  # one query for both
         organization = organization_for_api(
             user=request.user,
             slug=request.headers.get(ORGANIZATION_HEADER),
             session=None if token is not None else request.session,
+            memberships=memberships,
         )
-        actor = actor_for(user=request.user, organization=organization, scopes=scopes)
+        actor = actor_for(
+            user=request.user, organization=organization, scopes=scopes, memberships=memberships
+        )
     request._caresync_actor = actor
     return actor
 

@@ -53,19 +53,27 @@ def organizations_for_platform(*, user: User) -> QuerySet[Organization]:
 
 
 def actor_for(
-    *, user: User, organization: Organization | None, scopes: frozenset[str] | None = None
+    *,
+    user: User,
+    organization: Organization | None,
+    scopes: frozenset[str] | None = None,
+    memberships: list[Membership] | None = None,
 ) -> Actor:
-    """The policy actor for a person acting in ``organization`` (None: no organization)."""
+    """The policy actor for a person acting in ``organization`` (None: no organization).
+    ``memberships``: the user's (``memberships_for_user``) when the caller has them."""
     roles = {policy.USER}
     kind = ""
     if user.is_platform_admin:
         roles.add(policy.PLATFORM_ADMIN)
     if organization is not None:
-        for membership in Membership.objects.filter(
-            user=user, organization=organization, is_active=True
-        ):
-            roles.add(membership.role)
-            kind = membership.practitioner_kind or kind
+        if memberships is None:
+            memberships = Membership.objects.filter(
+                user=user, organization=organization, is_active=True
+            )
+        for membership in memberships:
+            if membership.organization_id == organization.pk:
+                roles.add(membership.role)
+                kind = membership.practitioner_kind or kind
     return Actor(
         user=user,
         organization=organization,
@@ -75,24 +83,28 @@ def actor_for(
     )
 
 
-def organization_for_api(*, user: User, slug: str | None, session=None) -> Organization | None:
+def organization_for_api(
+    *, user: User, slug: str | None, session=None, memberships: list[Membership] | None = None
+) -> Organization | None:
     """The organization an API call acts in: the ``X-Organization`` header, else the web
-    session's active one, else the user's only organization. Unknown or foreign → 404."""
+    session's active one, else the user's only organization. Unknown or foreign → 404.
+    ``memberships``: the user's (``memberships_for_user``) when the caller has them."""
+    if memberships is None:
+        memberships = list(memberships_for_user(user=user))
     if slug:
         organization = Organization.objects.filter(slug=slug, is_active=True).first()
         if organization is None or not (
-            user.is_platform_admin
-            or memberships_for_user(user=user).filter(organization=organization).exists()
+            user.is_platform_admin or any(m.organization_id == organization.pk for m in memberships)
         ):
             raise ApplicationError(
                 "Organization not found.", code="organization_not_found", status_code=404
             )
         return organization
-    if session is not None:
-        active = membership_active(user=user, session=session)
-        if active is not None and session.get(SESSION_ORGANIZATION_KEY):
-            return active.organization
-    organizations = {m.organization for m in memberships_for_user(user=user)}
+    chosen = session.get(SESSION_ORGANIZATION_KEY) if session is not None else None
+    if chosen and memberships:
+        active = next((m for m in memberships if m.pk == chosen), memberships[0])
+        return active.organization
+    organizations = {m.organization for m in memberships}
     return organizations.pop() if len(organizations) == 1 else None
 
 

@@ -204,7 +204,9 @@ class AppointmentViewSet(
                 code="validation_error",
                 fields={"patient": [{"code": "required", "message": "This field is required."}]},
             )
-        service = service_list(actor=actor).filter(pk=fields["service"]).first()
+        # Without the list's prefetches: a booking reads the service's own columns.
+        service = service_list(actor=actor).prefetch_related(None).filter(pk=fields["service"])
+        service = service.first()
         practitioner = self._practitioner(actor, fields.get("practitioner"))
         if patient is None or service is None:
             raise ApplicationError(
@@ -228,7 +230,12 @@ class AppointmentViewSet(
     def _practitioner(self, actor, pk):
         if pk is None:
             return None
-        practitioner = practitioner_list(actor=actor).filter(pk=pk, is_active=True).first()
+        practitioner = (
+            practitioner_list(actor=actor)
+            .prefetch_related(None)
+            .filter(pk=pk, is_active=True)
+            .first()
+        )
         if practitioner is None:
             raise ApplicationError("Practitioner not found.", code="not_found", status_code=404)
         return practitioner

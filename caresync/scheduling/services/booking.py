@@ -223,15 +223,12 @@ def _refuse_outside_window(service: Service, start: datetime, now: datetime) -> 
         )
 
 
-def _refuse_not_offering(service: Service, practitioner: Practitioner | None) -> None:
-    if practitioner is not None and not service.practitioners.filter(pk=practitioner.pk).exists():
-        raise ApplicationError(
-            "This practitioner does not offer this service.",
-            code="practitioner_not_offering",
-            fields={
-                "practitioner": [{"code": "invalid", "message": "Does not offer this service."}]
-            },
-        )
+def _refuse_not_offering() -> None:
+    raise ApplicationError(
+        "This practitioner does not offer this service.",
+        code="practitioner_not_offering",
+        fields={"practitioner": [{"code": "invalid", "message": "Does not offer this service."}]},
+    )
 
 
 def _free_slot(
@@ -264,6 +261,8 @@ def _free_slot(
     candidates = [s for s in slots_for(query, calendars) if s.start == start]
     if candidates:
         return _least_loaded(candidates, organization)
+    if practitioner_ids and not calendars:  # nobody asked for offers the service
+        _refuse_not_offering()
     free_world = replace(query, patient_busy=(), resources=(), resource_needs=())
     idle = [replace(c, busy=()) for c in calendars]
     if any(s.start == start for s in slots_for(free_world, idle)):
@@ -345,7 +344,6 @@ def appointment_book(
     if patient.organization_id != organization.pk or not patient.is_active:
         raise ApplicationError("Patient not found.", code="not_found", status_code=404)
     _refuse_outside_window(service, start, now)
-    _refuse_not_offering(service, practitioner)
     practitioner_ids = [practitioner.pk] if practitioner else None
     slot = _free_slot(
         organization=organization,
@@ -387,6 +385,8 @@ def appointment_book(
             patient=patient,
             now=now,
         )
+    if practitioner is not None:
+        appointment.practitioner = practitioner  # the caller's (loaded) one was booked
     _record(appointment, actor=actor, event="booked", reason=reason)
     return appointment
 
@@ -454,7 +454,6 @@ def appointment_reschedule(
             fields={"start": [{"code": "unchanged", "message": "Choose a different time."}]},
         )
     _refuse_outside_window(service, start, now)
-    _refuse_not_offering(service, practitioner)
     slot = _free_slot(
         organization=appointment.organization,
         service=service,
