@@ -22,7 +22,8 @@ PASSWORD = "bench-password-123"
 
 def configure(prefix: str) -> None:
     """Environment for a benchmark run: SQLite in a temporary file unless DATABASE_URL is
-    set, no Redis (the local-memory cache and in-memory channel layer), no throttling."""
+    set; Redis (cache, channel layer, task broker) only when REDIS_URL is set, else the
+    local-memory cache, in-memory channel layer and file-system broker; no throttling."""
     workdir = tempfile.mkdtemp(prefix=prefix)
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3")
     os.environ.update(
@@ -33,7 +34,6 @@ def configure(prefix: str) -> None:
         API_THROTTLE_ANON="1000000/minute",
         LOG_LEVEL="ERROR",  # not a warning line per 409
     )
-    os.environ.pop("REDIS_URL", None)
 
 
 def reset_database() -> None:

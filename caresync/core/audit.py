@@ -38,7 +38,7 @@ def event_hash(prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256(f"{prev_hash}|{payload}".encode()).hexdigest()
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside a change's transaction: no savepoint needed
 def audit_record(
     *,
     actor,

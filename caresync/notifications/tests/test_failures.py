@@ -17,7 +17,7 @@ from caresync.celery import app as celery_app
 from caresync.core.tests.test_worker import worker_database_url
 from caresync.integrations.tests.conftest import TWILIO_SID, TWILIO_TOKEN
 from caresync.integrations.twilio.fake import FakeTwilio
-from caresync.notifications.models import Notification
+from caresync.notifications.models import Notification, OutboxEvent
 from caresync.notifications.tasks import deliver_notification
 from caresync.notifications.tests.celery_worker import wait_for, worker_start, worker_stop
 
@@ -245,12 +245,14 @@ def test_redis_down_for_the_web_process_keeps_requests_working_and_delivers_late
         organization=organization.slug,
     )
     assert status == 201, body
-    sms = Notification.objects.get(channel="sms", patient=patient)
-    assert sms.status == N.QUEUED  # kept in the database, not lost with the broker
-    assert queue.llen("celery") == 0  # no task reached the broker: the sweep delivers it
+    # Kept in the database, not lost with the broker: the event waits for the relay.
+    event = OutboxEvent.objects.get(kind="appointment.booked", payload__patient=patient.pk)
+    assert event.dispatched_at is None
+    assert queue.llen("celery") == 0  # no task reached the broker: the sweep relays it
     process = worker_start(env=worker_env, log_path=tmp_path / "worker.log")
+    sms = Notification.objects.filter(channel="sms", patient=patient)
     try:
-        assert wait_for(lambda: Notification.objects.get(pk=sms.pk).status in DONE, timeout=90)
+        assert wait_for(lambda: sms.filter(status__in=DONE).exists(), timeout=90)
     finally:
         worker_stop(process)
     assert [m["to"] for m in fake.receipts()] == ["+61412345678"]

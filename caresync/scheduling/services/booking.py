@@ -285,16 +285,17 @@ def _location_for(practitioner_id: int, slot: Slot):
     """The location of the practitioner's weekly rule covering the slot's local time (the
     first rule's location when extra hours cover it instead)."""
     local_start, local_end = slot.local_start, slot.local_end
-    rules = AvailabilityRule.objects.filter(practitioner_id=practitioner_id).order_by(
-        "start_time", "pk"
+    rules = (
+        AvailabilityRule.objects.filter(practitioner_id=practitioner_id)
+        .order_by("start_time", "pk")
+        .values_list("location_id", flat=True)
     )
     covering = rules.filter(
         weekday=local_start.weekday(),
         start_time__lte=local_start.time(),
         end_time__gte=local_end.time(),
     ).first()
-    rule = covering or rules.first()
-    return rule.location_id if rule else None
+    return covering or rules.first()
 
 
 def _reraise_unless_lost_race(error: Exception) -> None:
