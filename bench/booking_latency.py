@@ -4,13 +4,19 @@ Each writer books distinct free slots (its own practitioners and patient, succes
 and days), so the figure is the latency of a booking, not of conflicts: p50/p95/p99 ms.
 
 Usage: python bench/booking_latency.py [--writers 10] [--bookings 100] [--workers 2]
-SQLite by default (a temporary file); set DATABASE_URL for PostgreSQL (reset by the run).
-The script prepares the data, starts uvicorn itself on a free local port, and stops it.
+                                       [--with-worker]
+SQLite by default (a temporary file); set DATABASE_URL for PostgreSQL (reset by the run) and
+REDIS_URL for Redis. The script prepares the data, starts uvicorn itself on a free local
+port, and stops it. With ``--with-worker`` a Celery worker runs alongside, as in
+production, relaying each booking's outbox event to notifications and reminders on the
+same cores; the run then also reports how long the relay took to catch up.
 """
 
 import argparse
+import contextlib
 import http.client
 import json
+import os
 import statistics
 import sys
 import time
@@ -181,16 +187,42 @@ def queries_per_booking(data: dict) -> int:
     return len(captured)
 
 
+@contextlib.contextmanager
+def _relay_worker(wanted: bool):
+    """A Celery worker (with beat) for the run when ``wanted``; yields a function counting
+    the outbox events not yet relayed."""
+    from caresync.notifications.models import OutboxEvent
+
+    def undispatched() -> int:
+        return OutboxEvent.objects.filter(dispatched_at__isnull=True).count()
+
+    if not wanted:
+        yield undispatched
+        return
+    from caresync.notifications.tests.celery_worker import worker_start, worker_stop
+
+    log = Path(os.environ["VAR_DIR"]) / "worker.log"
+    worker = worker_start(env={}, log_path=log, concurrency=1)
+    try:
+        yield undispatched
+    finally:
+        worker_stop(worker)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--writers", type=int, default=10)
     parser.add_argument("--bookings", type=int, default=100, help="per writer, after warm-up")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--practitioners", type=int, default=20)
+    parser.add_argument(
+        "--with-worker", action="store_true", help="a Celery worker relays events meanwhile"
+    )
     args = parser.parse_args()
     _live.configure("caresync-latency-")
     data = prepare(args.writers, args.practitioners)
-    with _live.server(args.workers) as base:
+    relay_seconds = None
+    with _live.server(args.workers) as base, _relay_worker(args.with_worker) as undispatched:
         token = _live.token(base, "desk@latency.test")
         jobs = [
             (base, token, index, args.writers, args.bookings, data) for index in range(args.writers)
@@ -199,6 +231,12 @@ def main() -> None:
             started = time.perf_counter()
             outcomes = [result for results in pool.map(writer, jobs) for result in results]
             elapsed = time.perf_counter() - started
+        if args.with_worker:
+            from caresync.notifications.tests.celery_worker import wait_for
+
+            if not wait_for(lambda: undispatched() == 0, timeout=300):
+                raise SystemExit("the relay did not catch up within 5 minutes")
+            relay_seconds = round(time.perf_counter() - started - elapsed, 1)
 
     from django.db import connection
 
@@ -219,6 +257,8 @@ def main() -> None:
         "p99_ms": round(_live.percentile(latencies, 0.99), 1),
         "max_ms": round(max(latencies), 1),
         "queries_per_booking": queries_per_booking(data),
+        "with_worker": args.with_worker,
+        "relay_behind_seconds": relay_seconds,
     }
     print(json.dumps(result, indent=2))
     raise SystemExit(0 if result["created_201"] == len(outcomes) else 1)
