@@ -14,6 +14,11 @@ urlpatterns = [
         communications.contact_preferences,
         name="contact-preferences",
     ),
+    path(
+        "patients/<int:pk>/contact-preferences/",
+        communications.patient_contact_preferences,
+        name="patient-contact-preferences",
+    ),
     path("communications/", communications.communications, name="communications"),
     path(
         "communications/<int:pk>/retry/",

@@ -180,6 +180,33 @@ def test_patients_set_channels_and_quiet_hours(reachable, client):
     assert client.get(reverse("contact-preferences")).status_code == 403
 
 
+def test_front_desk_records_a_patients_contact_preferences(reachable, client, tenant_b):
+    url = reverse("patient-contact-preferences", args=[reachable.patient.pk])
+    client.force_login(reachable.tenant.staff)
+    detail = reverse("patient-detail", args=[reachable.patient.pk])
+    tab = client.get(detail, {"tab": "correspondence"})
+    assert url in tab.content.decode()  # the tab links to the form
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "How should we reach Ada" in page.content.decode()
+    half = client.post(url, {"email": "on", "quiet_start": "21:00"})
+    assert half.status_code == 200 and "Set both times, or neither." in half.content.decode()
+    assert not ContactPreference.objects.exists()  # a refused form changes nothing
+    answer = client.post(url, {"sms": "on", "quiet_start": "21:00", "quiet_end": "07:00"})
+    assert answer.status_code == 302 and answer["Location"].endswith("?tab=correspondence")
+    saved = ContactPreference.objects.get(patient=reachable.patient)
+    assert (saved.email, saved.sms, saved.in_app) == (False, True, False)
+    change = AuditEvent.objects.get(object_type="notifications.contactpreference")
+    assert change.actor == reachable.tenant.staff and change.patient_id == str(reachable.patient.pk)
+    # Patients use their own page; other organizations do not see the patient.
+    client.force_login(reachable.tenant.patient)
+    assert client.get(url).status_code == 403
+    client.force_login(tenant_b.staff)
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"email": "on"}).status_code == 404
+    assert ContactPreference.objects.get(patient=reachable.patient).sms is True
+
+
 def test_staff_send_a_failed_message_again(reachable, client, monkeypatch):
     from caresync.integrations.transports import TransportError
     from caresync.notifications import delivery

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -194,6 +195,7 @@ def patient_tab_context(request, actor, patient) -> dict:
         "correspondence": items,
         "correspondence_channel": channel,
         "contact_preference": preference,
+        "can_edit_preferences": can(actor, "patient.update", patient),
     }
 
 
@@ -223,6 +225,24 @@ def contact_preferences(request):
     patient = patient_list(actor=actor).filter(is_active=True).first()
     if patient is None:
         return _no_organization(request, "Contact preferences")
+    return _preferences_page(request, patient, done="contact-preferences")
+
+
+@login_required
+def patient_contact_preferences(request, pk: int):
+    """Clinic staff record how a patient wants to be reached (told on the phone, at the
+    desk): the same choices as the patient's own page, audited as the staff member's."""
+    actor = authorize_page(request, "patient.directory")
+    patient = get_object_or_404(patient_list(actor=actor), pk=pk)
+    authorize_page(request, "patient.update", patient)
+    if request.method == "GET":
+        patient_reads_record(actor=actor, patients=[patient])
+    return _preferences_page(request, patient, done=None)
+
+
+def _preferences_page(request, patient, *, done: str | None):
+    """The preferences form for ``patient``; after saving, back to ``done`` (a URL name),
+    or to the patient's Correspondence tab when staff edit them."""
     from caresync.notifications.fanout import patient_channels
 
     current = patient_channels(patient)
@@ -238,16 +258,25 @@ def contact_preferences(request):
         "quiet_end": saved.quiet_end if saved else None,
     }
     form = PreferenceForm(request.POST or None, initial=initial)
+    correspondence = f"{reverse('patient-detail', args=[patient.pk])}?tab=correspondence"
     if request.method == "POST" and form.is_valid():
         try:
             contact_preference_save(actor=request.user, patient=patient, **form.cleaned_data)
         except ApplicationError as exc:
             form_errors_from(form, exc)
         else:
-            messages.success(request, "Your contact preferences are saved.")
-            return redirect("contact-preferences")
+            if done:
+                messages.success(request, "Your contact preferences are saved.")
+                return redirect(done)
+            messages.success(request, f"{patient.display_name}'s contact preferences are saved.")
+            return redirect(correspondence)
     return render(
         request,
         "notifications/contact_preferences.html",
-        {"form": form, "patient": patient},
+        {
+            "form": form,
+            "patient": patient,
+            "for_staff": done is None,
+            "back_url": correspondence if done is None else "",
+        },
     )
