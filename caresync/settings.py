@@ -11,6 +11,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -231,6 +232,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The outbox relay has a queue of its own, which every worker also consumes (they consume
+# all of CELERY_TASK_QUEUES unless told otherwise): a change's notifications follow it
+# within moments even while thousands of deliveries wait in the default queue.
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbox"))
+CELERY_TASK_ROUTES = {"caresync.notifications.tasks.dispatch_outbox": {"queue": "outbox"}}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 HEARTBEAT_INTERVAL_SECONDS = env_int("HEARTBEAT_INTERVAL_SECONDS", 60)

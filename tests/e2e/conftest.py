@@ -1,4 +1,5 @@
-"""End-to-end tier: the real ASGI server (uvicorn) with demo data, driven by headless Chromium."""
+"""End-to-end tier: the real ASGI server (uvicorn) and a Celery worker with beat, with demo
+data, driven by headless Chromium."""
 
 import os
 import socket
@@ -48,10 +49,13 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 60
 @pytest.fixture(scope="session")
 def live_server_url(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("e2e-var")
+    from caresync.notifications.tests.celery_worker import worker_start, worker_stop
+
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(
         VAR_DIR=str(var_dir),
         DATABASE_URL=f"sqlite:///{var_dir / 'e2e.sqlite3'}",
+        REDIS_URL="",  # the file-system broker, as `make run` without Redis
         DJANGO_ENV="development",
         DEBUG="false",
     )
@@ -76,6 +80,8 @@ def live_server_url(tmp_path_factory):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    # As `make run`: a worker relays outbox events to notifications and delivers them.
+    worker = worker_start(env=env, log_path=var_dir / "worker.log", concurrency=1)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(url, server)
@@ -83,6 +89,7 @@ def live_server_url(tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=20)
+        worker_stop(worker)
         log.close()
 
 

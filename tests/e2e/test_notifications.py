@@ -2,6 +2,7 @@
 dashboard and text inbox, the template editor's preview, a patient's contact preferences."""
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -93,11 +94,18 @@ def test_a_booking_in_the_pages_texts_and_emails_the_patient(page, browser, live
         slots.first.click()
         page.get_by_role("button", name="Confirm booking").click()
         page.wait_for_url("**/booked/")
-        after = {
-            channel: message_count(desk, live_server_url, q="Thompson", channel=channel)
-            for channel in ("sms", "email")
-        }
-        assert after == {"sms": before["sms"] + 1, "email": before["email"] + 1}
+        # The worker relays the booking's event to its messages within moments.
+        wanted = {"sms": before["sms"] + 1, "email": before["email"] + 1}
+        deadline = time.monotonic() + 30
+        while True:
+            after = {
+                channel: message_count(desk, live_server_url, q="Thompson", channel=channel)
+                for channel in ("sms", "email")
+            }
+            if after == wanted or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert after == wanted
         newest = desk.locator("table.table tbody tr").first
         expect(newest).to_contain_text("is booked")
         assert page.console_errors == []
