@@ -49,7 +49,7 @@ test: install-dev
 	$(BIN)/python -m pytest -m "not e2e"
 
 test-pg: install-dev
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DB_CONN_MAX_AGE=0 \
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	  $(BIN)/python -m pytest -m "not e2e"
 
 e2e: install-dev assets
