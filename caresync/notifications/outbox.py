@@ -12,7 +12,8 @@ from caresync.core.locks import OUTBOX_RELAY, transaction_lock
 from caresync.notifications.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
-RELAY_BATCH = 100
+# Events per relay transaction: short, since on SQLite it holds the write lock throughout.
+RELAY_BATCH = 25
 
 
 def domain_event_record(

@@ -145,3 +145,22 @@ def test_relaying_again_tells_nobody_twice(reachable):
     OutboxEvent.objects.update(dispatched_at=None)  # as if the relay died before marking
     assert outbox_dispatch() == 1
     assert Notification.objects.count() == told
+
+
+@pytest.mark.after_commit
+def test_the_relay_works_through_the_backlog_in_batches_oldest_first(reachable, monkeypatch):
+    from caresync.notifications import fanout
+
+    for hour in (9, 10, 11, 12, 13):
+        book(reachable, at(hour))
+    seen = []
+    real = fanout.notifications_fan_out
+
+    def fan_out(event, **kwargs):
+        seen.append(event.pk)
+        return real(event, **kwargs)
+
+    monkeypatch.setattr(fanout, "notifications_fan_out", fan_out)
+    assert outbox_dispatch(batch=2) == 5
+    assert seen == sorted(seen) and len(seen) == 5
+    assert not _undispatched().exists()
