@@ -49,6 +49,43 @@ def reset_database() -> None:
     call_command("migrate", verbosity=0)
 
 
+def clinic(slug: str, practitioners: int, start, end):
+    """A Sydney clinic for an HTTP benchmark (called after ``reset_database``): a front-desk
+    login ``desk@<slug>.test`` (password ``PASSWORD``), one location, and ``practitioners``
+    doctors working ``start``–``end`` every day. Returns (organization, location, doctors)."""
+    from caresync.accounts.services import membership_create, organization_create, user_create
+    from caresync.directory.services import location_save, practitioner_profile_create
+    from caresync.scheduling.services import availability_rule_save
+
+    zone = "Australia/Sydney"
+    organization = organization_create(
+        actor=None, name=slug.title(), slug=slug, time_zone=zone, country="AU"
+    )
+    desk = user_create(email=f"desk@{slug}.test", password=PASSWORD)
+    membership_create(user=desk, organization=organization, role="staff")
+    location = location_save(actor=None, organization=organization, name="Main", time_zone=zone)
+    doctors = []
+    for n in range(practitioners):
+        membership = membership_create(
+            user=user_create(email=f"dr{n}@{slug}.test", password=None),
+            organization=organization,
+            role="practitioner",
+            practitioner_kind="doctor",
+        )
+        doctor = practitioner_profile_create(actor=None, membership=membership)
+        for weekday in range(7):
+            availability_rule_save(
+                actor=None,
+                practitioner=doctor,
+                location=location,
+                weekday=weekday,
+                start_time=start,
+                end_time=end,
+            )
+        doctors.append(doctor)
+    return organization, location, doctors
+
+
 def register_client() -> None:
     from caresync.accounts.models import Application
     from caresync.accounts.services import oauth_application_register

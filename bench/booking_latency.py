@@ -37,47 +37,12 @@ WARM_UP = 5
 
 def prepare(writers: int, practitioners: int) -> dict:
     _live.reset_database()
-    from caresync.accounts.services import membership_create, organization_create, user_create
     from caresync.directory.models import Patient
-    from caresync.directory.services import (
-        location_save,
-        practitioner_profile_create,
-        service_save,
-    )
+    from caresync.directory.services import service_save
     from caresync.scheduling.models import Appointment
     from caresync.scheduling.selectors import closed_days
-    from caresync.scheduling.services import availability_rule_save
 
-    organization = organization_create(
-        actor=None, name="Latency", slug="latency", time_zone="Australia/Sydney", country="AU"
-    )
-    desk = user_create(email="desk@latency.test", password=_live.PASSWORD)
-    membership_create(user=desk, organization=organization, role="staff")
-    location = location_save(
-        actor=None, organization=organization, name="Main", time_zone="Australia/Sydney"
-    )
-    staff = []
-    for n in range(practitioners):
-        user = user_create(email=f"p{n}@latency.test", password=None)
-        practitioner = practitioner_profile_create(
-            actor=None,
-            membership=membership_create(
-                user=user,
-                organization=organization,
-                role="practitioner",
-                practitioner_kind="doctor",
-            ),
-        )
-        for weekday in range(7):
-            availability_rule_save(
-                actor=None,
-                practitioner=practitioner,
-                location=location,
-                weekday=weekday,
-                start_time=clock(7),
-                end_time=clock(19),
-            )
-        staff.append(practitioner)
+    organization, _, staff = _live.clinic("latency", practitioners, clock(7), clock(19))
     service = service_save(
         actor=None,
         organization=organization,

@@ -45,47 +45,13 @@ DAY_START, DAY_END = clock(8), clock(18)
 
 def prepare(clients: int, practitioners: int = 1, patients: int | None = None) -> dict:
     _live.reset_database()
-    from caresync.accounts.services import membership_create, organization_create, user_create
     from caresync.directory.models import Patient
-    from caresync.directory.services import (
-        location_save,
-        practitioner_profile_create,
-        resource_save,
-        service_save,
-    )
+    from caresync.directory.services import resource_save, service_save
     from caresync.scheduling.selectors import closed_days
-    from caresync.scheduling.services import availability_rule_save
 
-    organization = organization_create(
-        actor=None, name="Race", slug="race", time_zone="Australia/Sydney", country="AU"
-    )
-    staff = user_create(email="desk@race.test", password=_live.PASSWORD)
-    membership_create(user=staff, organization=organization, role="staff")
-    location = location_save(
-        actor=None, organization=organization, name="Main", time_zone="Australia/Sydney"
-    )
-    doctors = []
-    for n in range(practitioners):
-        doctor_user = user_create(email=f"dr{n}@race.test", password=None)
-        doctor = practitioner_profile_create(
-            actor=None,
-            membership=membership_create(
-                user=doctor_user,
-                organization=organization,
-                role="practitioner",
-                practitioner_kind="doctor",
-            ),
-        )
-        for weekday in range(7):
-            availability_rule_save(
-                actor=None,
-                practitioner=doctor,
-                location=location,
-                weekday=weekday,
-                start_time=clock(0) if practitioners == 1 else DAY_START,
-                end_time=clock(23, 45) if practitioners == 1 else DAY_END,
-            )
-        doctors.append(doctor)
+    # One practitioner (the race) works around the clock; the soak's clinic keeps hours.
+    start, end = (clock(0), clock(23, 45)) if practitioners == 1 else (DAY_START, DAY_END)
+    organization, location, doctors = _live.clinic("race", practitioners, start, end)
     consult = service_save(
         actor=None,
         organization=organization,
