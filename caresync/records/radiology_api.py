@@ -249,10 +249,14 @@ class RadiologyReportViewSet(viewsets.ModelViewSet):
     @extend_schema(request=ContentInput, responses=RadiologyReportOutput)
     def partial_update(self, request, *args, **kwargs):
         """Save the draft's sections (its radiologist; takes a pending report)."""
+        return self._with_content(request, radiology_report_save)
+
+    def _with_content(self, request, service):
+        """Call ``service`` with the report, the acting radiologist and the sections sent."""
         report = self.get_object()
         data = ContentInput(data=request.data)
         data.is_valid(raise_exception=True)
-        report = radiology_report_save(
+        report = service(
             actor=request.user,
             report=report,
             radiologist=_radiologist(request_actor(request)),
@@ -276,16 +280,7 @@ class RadiologyReportViewSet(viewsets.ModelViewSet):
     def complete(self, request, pk=None):
         """Sign: in_progress → completed (findings and impression required); draws the PDF
         and releases the report unless release waits for review."""
-        report = self.get_object()
-        data = ContentInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        report = radiology_report_complete(
-            actor=request.user,
-            report=report,
-            radiologist=_radiologist(request_actor(request)),
-            **data.validated_data,
-        )
-        return Response(RadiologyReportOutput(report).data)
+        return self._with_content(request, radiology_report_complete)
 
     @extend_schema(request=None, responses=RadiologyReportOutput)
     @action(detail=True, methods=["post"])
