@@ -1,6 +1,6 @@
 import io
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
@@ -9,7 +9,6 @@ from caresync.accounts.models import Membership
 from caresync.accounts.tests.factories import MembershipFactory
 from caresync.directory.services import (
     care_team_assign,
-    patient_create,
     practitioner_profile_create,
     service_save,
 )
@@ -43,22 +42,7 @@ def chart(tenant_a):
     """Ada (with a portal login: tenant_a.patient) in the care of the doctor (a visit) and
     the nurse (primary nurse); a second doctor with no relationship to her."""
     org = tenant_a.organization
-    patient = patient_create(
-        actor=None,
-        organization=org,
-        user=tenant_a.patient,
-        given_name="Ada",
-        family_name="Lovelace",
-        date_of_birth=date(1985, 12, 10),
-    )
-    other = patient_create(
-        actor=None,
-        organization=org,
-        user=tenant_a.other_patient,
-        given_name="Alan",
-        family_name="Turing",
-        date_of_birth=date(1954, 6, 23),
-    )
+    patient, other = ada_and_alan(tenant_a)
     doctor = practitioner_profile_create(actor=None, membership=tenant_a.doctor.memberships.get())
     nurse = practitioner_profile_create(actor=None, membership=tenant_a.nurse.memberships.get())
     stranger_membership = MembershipFactory(
@@ -92,4 +76,4 @@ def chart(tenant_a):
     )
 
 
-from caresync.records.tests.radiology_fixtures import department  # noqa: E402,F401
+from caresync.records.tests.radiology_fixtures import ada_and_alan, department  # noqa: E402,F401

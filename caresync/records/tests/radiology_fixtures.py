@@ -38,6 +38,29 @@ class Department:
         )
 
 
+def ada_and_alan(tenant):
+    """The tenant's two patients with portal logins: Ada (``tenant.patient``) and Alan
+    (``tenant.other_patient``)."""
+    org = tenant.organization
+    ada = patient_create(
+        actor=None,
+        organization=org,
+        user=tenant.patient,
+        given_name="Ada",
+        family_name="Lovelace",
+        date_of_birth=date(1985, 12, 10),
+    )
+    alan = patient_create(
+        actor=None,
+        organization=org,
+        user=tenant.other_patient,
+        given_name="Alan",
+        family_name="Turing",
+        date_of_birth=date(1954, 6, 23),
+    )
+    return ada, alan
+
+
 def _practitioner(organization, kind: str):
     membership = MembershipFactory(
         organization=organization, role=Membership.Role.PRACTITIONER, practitioner_kind=kind
@@ -51,22 +74,7 @@ def department(tenant_a):
     org.address = "1 Harbour St, Sydney NSW 2000"
     org.phone = "+61 2 9000 0000"
     org.save()
-    patient = patient_create(
-        actor=None,
-        organization=org,
-        user=tenant_a.patient,
-        given_name="Ada",
-        family_name="Lovelace",
-        date_of_birth=date(1985, 12, 10),
-    )
-    other = patient_create(
-        actor=None,
-        organization=org,
-        user=tenant_a.other_patient,
-        given_name="Alan",
-        family_name="Turing",
-        date_of_birth=date(1954, 6, 23),
-    )
+    patient, other = ada_and_alan(tenant_a)
     referrer = practitioner_profile_create(actor=None, membership=tenant_a.doctor.memberships.get())
     mri = service_save(
         actor=None,
