@@ -235,8 +235,7 @@ def patient_contact_preferences(request, pk: int):
     actor = authorize_page(request, "patient.directory")
     patient = get_object_or_404(patient_list(actor=actor), pk=pk)
     authorize_page(request, "patient.update", patient)
-    if request.method == "GET":
-        patient_reads_record(actor=actor, patients=[patient])
+    patient_reads_record(actor=actor, patients=[patient])  # the page shows contact details
     return _preferences_page(request, patient, done=None)
 
 
