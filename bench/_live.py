@@ -1,4 +1,4 @@
-"""Shared by the HTTP benchmarks: a throw-away database, uvicorn on a free local port, an
+"""Shared by the HTTP benchmarks: a throw-away database, a server on a free local port, an
 OAuth token. Not a benchmark itself (``run_all.py`` skips names starting with ``_``)."""
 
 import contextlib
@@ -104,31 +104,37 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+SERVERS = ("gunicorn", "uvicorn")
+
+
+def server_command(kind: str, port: int, workers: int) -> list[str]:
+    """How production serves HTTP (docs/deployment.md): gunicorn's sync workers running the
+    WSGI application. ``uvicorn`` runs the ASGI application instead, as ``make run`` does
+    (one process for pages, API and WebSockets)."""
+    bind = ["127.0.0.1", str(port)]
+    if kind == "uvicorn":
+        return [
+            *(sys.executable, "-m", "uvicorn", "caresync.asgi:application"),
+            *("--host", bind[0], "--port", bind[1], "--workers", str(workers)),
+            *("--log-level", "warning"),
+        ]
+    return [
+        *(sys.executable, "-m", "gunicorn", "caresync.wsgi:application"),
+        *("--bind", ":".join(bind), "--workers", str(workers), "--log-level", "warning"),
+    ]
+
+
 @contextlib.contextmanager
-def server(workers: int):
-    """uvicorn serving the project on a free loopback port; yields its base URL."""
+def server(workers: int, kind: str = "gunicorn"):
+    """The project served on a free loopback port (``kind``: one of ``SERVERS``); yields its
+    base URL."""
     from django.db import connections
 
     connections.close_all()  # the server processes open their own
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "caresync.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
+        server_command(kind, port, workers), cwd=ROOT, env=os.environ.copy()
     )
     try:
         for _ in range(100):

@@ -1,13 +1,14 @@
 """Booking latency over HTTP: concurrent writers (separate processes, each with its own
-keep-alive connection) POST /api/v1/appointments/ to a running server, one after another.
+connection) POST /api/v1/appointments/ to a running server, one after another.
 Each writer books distinct free slots (its own practitioners and patient, successive times
 and days), so the figure is the latency of a booking, not of conflicts: p50/p95/p99 ms.
 
 Usage: python bench/booking_latency.py [--writers 10] [--bookings 100] [--workers 2]
-                                       [--with-worker]
+                                       [--server gunicorn|uvicorn] [--with-worker]
 SQLite by default (a temporary file); set DATABASE_URL for PostgreSQL (reset by the run) and
-REDIS_URL for Redis. The script prepares the data, starts uvicorn itself on a free local
-port, and stops it. With ``--with-worker`` a Celery worker runs alongside, as in
+REDIS_URL for Redis. The script prepares the data, starts the server itself on a free local
+port (gunicorn, as production serves HTTP, or uvicorn, as ``make run`` does), and stops
+it. With ``--with-worker`` a Celery worker runs alongside, as in
 production, relaying each booking's outbox event to notifications and reminders on the
 same cores; the run then also reports how long the relay took to catch up.
 """
@@ -178,7 +179,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--writers", type=int, default=10)
     parser.add_argument("--bookings", type=int, default=100, help="per writer, after warm-up")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--server", choices=_live.SERVERS, default="gunicorn")
     parser.add_argument("--practitioners", type=int, default=20)
     parser.add_argument(
         "--with-worker", action="store_true", help="a Celery worker relays events meanwhile"
@@ -187,7 +189,10 @@ def main() -> None:
     _live.configure("caresync-latency-")
     data = prepare(args.writers, args.practitioners)
     relay_seconds = None
-    with _live.server(args.workers) as base, _relay_worker(args.with_worker) as undispatched:
+    with (
+        _live.server(args.workers, args.server) as base,
+        _relay_worker(args.with_worker) as undispatched,
+    ):
         token = _live.token(base, "desk@latency.test")
         jobs = [
             (base, token, index, args.writers, args.bookings, data) for index in range(args.writers)
@@ -211,6 +216,7 @@ def main() -> None:
         "benchmark": "booking_latency",
         "database": connection.vendor,
         "writers": args.writers,
+        "server": args.server,
         "server_workers": args.workers,
         "bookings": len(outcomes),
         "created_201": statuses.count(201),

@@ -10,10 +10,11 @@ book more than once, and scanners that scans need), so many requests collide. Ex
 server error and, checked with SQL afterwards, no two blocking appointments of one
 practitioner or one patient, and no two blocking holds of one resource, that overlap.
 
-Usage: python bench/booking_race.py [--clients 64] [--workers 2]
-       python bench/booking_race.py --soak 10000 [--clients 16] [--workers 2]
+Usage: python bench/booking_race.py [--clients 64] [--workers 2] [--server gunicorn|uvicorn]
+       python bench/booking_race.py --soak 10000 [--clients 16] [--workers 2] [--server …]
 SQLite by default (a temporary file); set DATABASE_URL for PostgreSQL (reset by the run).
-The script prepares the data, starts uvicorn itself on a free local port, and stops it.
+The script prepares the data, starts the server itself on a free local port (gunicorn, as
+production serves HTTP, or uvicorn, as ``make run`` does), and stops it.
 """
 
 import argparse
@@ -301,7 +302,8 @@ def soak(args, data: dict, base: str, token: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=None, help="64 (race), 16 (soak)")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--server", choices=_live.SERVERS, default="gunicorn")
     parser.add_argument("--soak", type=int, default=0, help="operations; 0: the one-slot race")
     args = parser.parse_args()
     args.clients = args.clients or (16 if args.soak else 64)
@@ -310,7 +312,7 @@ def main() -> None:
         data = prepare(args.clients, practitioners=SOAK_PRACTITIONERS, patients=SOAK_PATIENTS)
     else:
         data = prepare(args.clients)
-    with _live.server(args.workers) as base:
+    with _live.server(args.workers, args.server) as base:
         token = _live.token(base, "desk@race.test")
         result = (soak if args.soak else race)(args, data, base, token)
 
@@ -322,6 +324,7 @@ def main() -> None:
     result = {
         "benchmark": "booking_soak" if args.soak else "booking_race",
         "database": connection.vendor,
+        "server": args.server,
         "server_workers": args.workers,
         **result,
         "blocking_rows": Appointment.objects.filter(status__in=Appointment.BLOCKING).count(),
