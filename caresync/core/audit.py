@@ -73,9 +73,9 @@ def audit_record(
         reason=reason,
         details=details or {},
     )
-    transaction_lock(AUDIT_CHAIN)  # chain appends one at a time
-    last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-    event.prev_hash = last or GENESIS_HASH
+    # The chain appends one at a time until commit; the lock and the last hash in one trip.
+    last = f"SELECT hash FROM {AuditEvent._meta.db_table} ORDER BY id DESC LIMIT 1"  # noqa: S608
+    event.prev_hash = transaction_lock(AUDIT_CHAIN, then=last) or GENESIS_HASH
     event.hash = event_hash(event.prev_hash, event)
     event.save()
     return event
