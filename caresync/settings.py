@@ -74,6 +74,8 @@ SECRET_KEY = env_str("SECRET_KEY", "django-insecure-development-only-key-never-u
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Reverse proxies (addresses or networks) whose X-Forwarded-For names the client.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 PORT = env_int("PORT", 8000)
 
@@ -108,6 +110,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "caresync.core.middleware.ForwardedClientMiddleware",
     "caresync.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

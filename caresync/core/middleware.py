@@ -2,10 +2,14 @@
 
 import contextlib
 import contextvars
+import ipaddress
 import logging
 import re
 import uuid
 from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -41,6 +45,41 @@ def request_context(*, request_id: str | None = None, ip: str | None = None, use
         yield
     finally:
         _context.reset(token)
+
+
+class ForwardedClientMiddleware:
+    """Behind a reverse proxy the connection comes from the proxy: when it comes from one of
+    ``TRUSTED_PROXIES`` (addresses or networks), the client is the last address in
+    ``X-Forwarded-For`` that is not a trusted proxy itself, and ``REMOTE_ADDR`` becomes that
+    address for everything after (audit trail, sign-in lockouts, logs). The walk stops at
+    an entry that is not an address; from anyone else the header is never believed."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        try:
+            self.proxies = [ipaddress.ip_network(n, strict=False) for n in settings.TRUSTED_PROXIES]
+        except ValueError as error:
+            raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from error
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.proxies)
+
+    def __call__(self, request):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded and self._trusted(request.META.get("REMOTE_ADDR", "")):
+            for hop in reversed([part.strip() for part in forwarded.split(",")]):
+                try:
+                    ipaddress.ip_address(hop)
+                except ValueError:
+                    break
+                request.META["REMOTE_ADDR"] = hop
+                if not self._trusted(hop):
+                    break
+        return self.get_response(request)
 
 
 class RequestIdMiddleware:
