@@ -164,3 +164,56 @@ def test_the_relay_works_through_the_backlog_in_batches_oldest_first(reachable, 
     assert outbox_dispatch(batch=2) == 5
     assert seen == sorted(seen) and len(seen) == 5
     assert not _undispatched().exists()
+
+
+@pytest.mark.after_commit
+def test_commits_queue_no_relay_while_one_is_queued_and_not_started(
+    reachable, monkeypatch, settings
+):
+    from caresync.notifications import outbox, tasks
+
+    settings.OUTBOX_RELAY_COALESCE = True  # the cache is shared with the workers (Redis)
+    queued = []
+    monkeypatch.setattr(tasks.dispatch_outbox, "apply_async", lambda **kw: queued.append(kw))
+    for hour in (9, 10, 11):  # three bookings committed before any worker starts
+        book(reachable, at(hour))
+        outbox._relay_enqueue()  # what each commit runs
+    assert len(queued) == 1
+    tasks.dispatch_outbox.apply()  # the queued relay runs: it reads all three events
+    assert not _undispatched().exists()
+    assert Notification.objects.values("outbox_event").distinct().count() == 3
+    # Once it has started, the next commit queues a relay of its own.
+    book(reachable, at(12))
+    outbox._relay_enqueue()
+    assert len(queued) == 2
+
+
+@pytest.mark.after_commit
+def test_a_relay_that_could_not_be_queued_does_not_hold_back_the_next(
+    reachable, monkeypatch, settings
+):
+    from caresync.notifications import outbox, tasks
+
+    settings.OUTBOX_RELAY_COALESCE = True
+    attempts = []
+
+    def down(**kwargs):
+        attempts.append(kwargs)
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.dispatch_outbox, "apply_async", down)
+    for hour in (9, 10):
+        book(reachable, at(hour))
+        outbox._relay_enqueue()
+    assert len(attempts) == 2  # each commit tried: no relay was left marked as queued
+
+
+def test_without_a_shared_cache_every_commit_queues_a_relay(monkeypatch, settings):
+    from caresync.notifications import outbox, tasks
+
+    settings.OUTBOX_RELAY_COALESCE = False  # locmem: the workers would never clear the mark
+    queued = []
+    monkeypatch.setattr(tasks.dispatch_outbox, "apply_async", lambda **kw: queued.append(kw))
+    outbox._relay_enqueue()
+    outbox._relay_enqueue()
+    assert len(queued) == 2
