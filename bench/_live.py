@@ -37,16 +37,24 @@ def configure(prefix: str) -> None:
 
 
 def reset_database() -> None:
-    """Django set up, the PostgreSQL database emptied (a SQLite file is new), migrated."""
+    """Django set up, the PostgreSQL database emptied (a SQLite file is new), migrated; with
+    Redis, the task queues and the cache emptied too: tasks an earlier run queued name rows
+    that are gone, and a worker started by this run would work through them first."""
     import django
 
     django.setup()
+    from django.core.cache import cache
     from django.core.management import call_command
     from django.db import connection
+
+    from caresync.celery import app
 
     if connection.vendor == "postgresql":
         call_command("flush", interactive=False, verbosity=0)
     call_command("migrate", verbosity=0)
+    if os.environ.get("REDIS_URL"):
+        app.control.purge()
+        cache.clear()
 
 
 def clinic(slug: str, practitioners: int, start, end):
