@@ -213,8 +213,6 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-# Commits skip queueing a relay while one is queued: needs the cache the workers see.
-OUTBOX_RELAY_COALESCE = bool(REDIS_URL)
 
 # --- Background tasks (Celery) ------------------------------------------------
 # With REDIS_URL, Redis is the broker. Without it, kombu's file-system transport

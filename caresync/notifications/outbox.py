@@ -4,8 +4,6 @@ the order they were recorded."""
 
 import logging
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -16,10 +14,6 @@ from caresync.notifications.models import OutboxEvent
 logger = logging.getLogger(__name__)
 # Events per relay transaction: short, since on SQLite it holds the write lock throughout.
 RELAY_BATCH = 25
-# Set while a relay task is queued and has not started (see ``_relay_enqueue``); it expires
-# in case the task is lost, after which commits queue relays again.
-RELAY_QUEUED = "outbox:relay-queued"
-RELAY_QUEUED_SECONDS = 30
 
 
 def domain_event_record(
@@ -51,27 +45,12 @@ def _relay_after_commit() -> None:
 
 
 def _relay_enqueue() -> None:
-    """Queue a relay. Where the cache is shared with the workers (Redis), commits that find
-    a relay queued and not yet started queue none: that relay reads their events too, as it
-    clears the mark before it reads (``relay_started``). Under a burst of bookings that is one
-    task per relay run instead of one per booking."""
     from caresync.notifications.tasks import dispatch_outbox
 
-    coalesce = settings.OUTBOX_RELAY_COALESCE
-    if coalesce and not cache.add(RELAY_QUEUED, True, timeout=RELAY_QUEUED_SECONDS):
-        return
     try:
         dispatch_outbox.apply_async(retry=False)
     except Exception:  # the broker is down: the sweeper relays the events later
-        if coalesce:
-            cache.delete(RELAY_QUEUED)
         logger.warning("Could not enqueue the outbox relay; the sweeper will run it")
-
-
-def relay_started() -> None:
-    """A queued relay task has started: later commits must queue another."""
-    if settings.OUTBOX_RELAY_COALESCE:
-        cache.delete(RELAY_QUEUED)
 
 
 def outbox_dispatch(*, batch: int = RELAY_BATCH) -> int:

@@ -4,7 +4,7 @@ rows carry their schedule), so tasks never retry themselves."""
 from celery import shared_task
 
 from caresync.notifications.delivery import notification_deliver, notifications_deliver_due
-from caresync.notifications.outbox import outbox_dispatch, relay_started
+from caresync.notifications.outbox import outbox_dispatch
 
 
 @shared_task(name="caresync.notifications.tasks.deliver_notification", ignore_result=True)
@@ -33,5 +33,4 @@ def send_due_reminders() -> None:
 @shared_task(name="caresync.notifications.tasks.dispatch_outbox", ignore_result=True)
 def dispatch_outbox() -> None:
     """Relay committed outbox events to reminders and notifications (queued on commit)."""
-    relay_started()
     outbox_dispatch()
