@@ -119,16 +119,20 @@ def server_command(kind: str, port: int, workers: int) -> list[str]:
     """How production serves HTTP (docs/deployment.md): gunicorn's sync workers running the
     WSGI application. ``uvicorn`` runs the ASGI application instead, as ``make run`` does
     (one process for pages, API and WebSockets)."""
-    bind = ["127.0.0.1", str(port)]
     if kind == "uvicorn":
-        return [
-            *(sys.executable, "-m", "uvicorn", "caresync.asgi:application"),
-            *("--host", bind[0], "--port", bind[1], "--workers", str(workers)),
-            *("--log-level", "warning"),
-        ]
+        app, where = "caresync.asgi:application", ("--host", "127.0.0.1", "--port", str(port))
+    else:
+        app, where = "caresync.wsgi:application", ("--bind", f"127.0.0.1:{port}")
     return [
-        *(sys.executable, "-m", "gunicorn", "caresync.wsgi:application"),
-        *("--bind", ":".join(bind), "--workers", str(workers), "--log-level", "warning"),
+        sys.executable,
+        "-m",
+        kind,
+        app,
+        *where,
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
     ]
 
 

@@ -8,9 +8,9 @@ Usage: python bench/booking_latency.py [--writers 10] [--bookings 100] [--worker
 SQLite by default (a temporary file); set DATABASE_URL for PostgreSQL (reset by the run) and
 REDIS_URL for Redis. The script prepares the data, starts the server itself on a free local
 port (gunicorn, as production serves HTTP, or uvicorn, as ``make run`` does), and stops
-it. With ``--with-worker`` a Celery worker runs alongside, as in
-production, relaying each booking's outbox event to notifications and reminders on the
-same cores; the run then also reports how long the relay took to catch up.
+it. With ``--with-worker`` a Celery worker runs alongside, as in production, relaying each
+booking's outbox event to notifications and reminders on the same cores; the run then also
+reports how long the relay took to catch up.
 """
 
 import argparse
