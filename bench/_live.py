@@ -136,10 +136,16 @@ def server_command(kind: str, port: int, workers: int) -> list[str]:
     ]
 
 
+class Server(str):
+    """A running server's base URL, with the process id of its master (or only) process."""
+
+    pid: int
+
+
 @contextlib.contextmanager
 def server(workers: int, kind: str = "gunicorn"):
     """The project served on a free loopback port (``kind``: one of ``SERVERS``); yields its
-    base URL."""
+    base URL (a ``Server``)."""
     from django.db import connections
 
     connections.close_all()  # the server processes open their own
@@ -155,10 +161,73 @@ def server(workers: int, kind: str = "gunicorn"):
                 break
             except OSError:
                 time.sleep(0.3)
-        yield base
+        running = Server(base)
+        running.pid = process.pid
+        yield running
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (0 when it is gone); Linux ``/proc``."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except OSError:
+        return []
+
+
+def _database_backends() -> list[int]:
+    """PostgreSQL backends of the benchmark's database but this process's own (empty on
+    SQLite, which runs inside the server processes)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+class CpuMeter:
+    """CPU used between ``start()`` and ``stop()`` by the server (its master and workers)
+    and by the database's backends when PostgreSQL runs on this machine: on a shared,
+    noisy machine a steadier figure than throughput. Backends that come and go between the
+    two readings (no persistent connections) are missed, so that figure is a floor."""
+
+    def __init__(self, server: Server):
+        self.server = server
+
+    def _read(self) -> tuple[dict[int, float], dict[int, float]]:
+        processes = [self.server.pid, *_children(self.server.pid)]
+        return (
+            {pid: _cpu_seconds(pid) for pid in processes},
+            {pid: _cpu_seconds(pid) for pid in _database_backends()},
+        )
+
+    def start(self) -> None:
+        self.before = self._read()
+
+    def stop(self) -> dict[str, float]:
+        after = self._read()
+        server, database = (
+            sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
+            for before, now in zip(self.before, after, strict=True)
+        )
+        return {"server": server, "database": database}
 
 
 def token(base: str, username: str) -> str:

@@ -197,10 +197,13 @@ def main() -> None:
         jobs = [
             (base, token, index, args.writers, args.bookings, data) for index in range(args.writers)
         ]
+        meter = _live.CpuMeter(base)
         with Pool(args.writers) as pool:
+            meter.start()
             started = time.perf_counter()
             outcomes = [result for results in pool.map(writer, jobs) for result in results]
             elapsed = time.perf_counter() - started
+            cpu = meter.stop()
         if args.with_worker:
             from caresync.notifications.tests.celery_worker import wait_for
 
@@ -211,6 +214,7 @@ def main() -> None:
     from django.db import connection
 
     latencies = [ms for status, ms in outcomes if status == 201]
+    requests = args.writers * (WARM_UP + args.bookings)
     statuses = [status for status, _ in outcomes]
     result = {
         "benchmark": "booking_latency",
@@ -227,6 +231,9 @@ def main() -> None:
         "p95_ms": round(_live.percentile(latencies, 0.95), 1),
         "p99_ms": round(_live.percentile(latencies, 0.99), 1),
         "max_ms": round(max(latencies), 1),
+        # Per request, the warm-up ones included (they ran in the measured span).
+        "server_cpu_ms_per_booking": round(cpu["server"] * 1000 / requests, 1),
+        "database_cpu_ms_per_booking": round(cpu["database"] * 1000 / requests, 1),
         "queries_per_booking": queries_per_booking(data),
         "with_worker": args.with_worker,
         "relay_behind_seconds": relay_seconds,

@@ -13,6 +13,8 @@ from django.db.models import (
     BigIntegerField,
     CharField,
     Count,
+    DateField,
+    DateTimeField,
     DurationField,
     ExpressionWrapper,
     F,
@@ -30,7 +32,14 @@ from django.db.models.functions import Cast, Coalesce
 
 from caresync.accounts.models import Organization
 from caresync.core.policy import Actor
-from caresync.directory.models import Patient, Practitioner, Resource, Service
+from caresync.core.querytemplates import Param, QueryTemplate
+from caresync.directory.models import (
+    Patient,
+    Practitioner,
+    Resource,
+    Service,
+    ServiceResourceNeed,
+)
 from caresync.scheduling.models import (
     Appointment,
     AppointmentResource,
@@ -62,6 +71,20 @@ def _public_holidays(country: str, subdivision: str, years: tuple[int, ...]) -> 
         return frozenset()
 
 
+_ID = BigIntegerField()
+
+
+def _closures() -> QuerySet:
+    return Closure.objects.filter(
+        organization_id=Param("organization", _ID),
+        start_date__lte=Param("last", DateField()),
+        end_date__gte=Param("first", DateField()),
+    ).values_list("start_date", "end_date")
+
+
+_CLOSURES = QueryTemplate(_closures)
+
+
 def closed_days(organization: Organization, first: date, last: date) -> frozenset[date]:
     """Public holidays (the ``holidays`` package, for the organization's country and
     subdivision) and the organization's own closures between two dates."""
@@ -70,11 +93,11 @@ def closed_days(organization: Organization, first: date, last: date) -> frozense
         years = tuple(range(first.year, last.year + 1))
         calendar = _public_holidays(organization.country, organization.subdivision, years)
         days.update(day for day in calendar if first <= day <= last)
-    for closure in Closure.objects.filter(
-        organization=organization, start_date__lte=last, end_date__gte=first
+    for start_date, end_date in _CLOSURES.rows(
+        organization=organization.pk, first=first, last=last
     ):
-        day = max(closure.start_date, first)
-        while day <= min(closure.end_date, last):
+        day = max(start_date, first)
+        while day <= min(end_date, last):
             days.add(day)
             day += timedelta(days=1)
     return frozenset(days)
@@ -160,15 +183,28 @@ def practitioner_time_zone(practitioner: Practitioner) -> str:
     return practitioner.organization.time_zone or "UTC"
 
 
-def bookable_practitioners(
-    *, organization: Organization, service: Service, practitioner_ids=None
-) -> QuerySet[Practitioner]:
+def _bookable(chosen: int | None) -> QuerySet[Practitioner]:
+    """Active practitioners of ``organization`` offering ``service`` (of the ``chosen`` ones,
+    when a count of them is given)."""
     practitioners = Practitioner.objects.filter(
-        organization=organization, is_active=True, services=service
+        organization_id=Param("organization", _ID), is_active=True, services=Param("service", _ID)
     )
-    if practitioner_ids is not None:
-        practitioners = practitioners.filter(pk__in=practitioner_ids)
+    if chosen is not None:
+        practitioners = practitioners.filter(pk__in=Param("chosen", _ID, many=chosen))
     return practitioners.order_by("pk")
+
+
+_BOOKABLE = QueryTemplate(lambda chosen: _bookable(chosen).values_list("pk"))
+
+
+def _among(among: tuple[str, int | None]):
+    """Whom a calendar query reads: ``("ids", n)``, the ``n`` practitioners ``ids``;
+    ``("bookable", chosen)``, those ``_bookable(chosen)`` finds, as a subquery, which spares
+    the database a parameter per practitioner when they are many."""
+    kind, count = among
+    if kind == "ids":
+        return Param("ids", _ID, many=count)
+    return _bookable(count).values("pk")
 
 
 def working_calendars(
@@ -181,7 +217,9 @@ def working_calendars(
     """Each practitioner's weekly rules (in their location's zone), time off and extra hours
     around ``window``, with ``busy`` intervals when given; three queries."""
     ids = [p.pk for p in practitioners]
-    return _calendars(organization, ids, ids, window, busy or {})
+    if not ids:
+        return []
+    return _calendars(organization, ids, ("ids", len(ids)), {"ids": ids}, window, busy or {})
 
 
 def _rule_text() -> Func:
@@ -241,37 +279,53 @@ def _rules_and_zone(
     )
 
 
-def _calendars(
-    organization: Organization,
-    ids: list[int],
-    among,
-    window: Interval,
-    busy: dict[int, Sequence[Interval]],
-) -> list[PractitionerCalendar]:
-    """Calendars of the practitioners ``ids`` (``among``: the same as a list or a subquery,
-    which spares the database a parameter per practitioner); three queries."""
-    margin = timedelta(days=1)
-    only: dict[int, set[int]] = {}
-    for rule_id, service_id in AvailabilityRule.services.through.objects.filter(
-        availabilityrule__practitioner_id__in=among
-    ).values_list("availabilityrule_id", "service_id"):
-        only.setdefault(rule_id, set()).add(service_id)
-    # One row per practitioner: 200 practitioners have thousands of rules, few distinct.
-    weekly: dict[int, tuple[tuple[WeeklyRule, ...], str]] = {}
-    parsed: dict[str, tuple] = {}
-    for practitioner_id, described, rule_ids in (
-        AvailabilityRule.objects.filter(practitioner_id__in=among)
+_RULE_SERVICES = QueryTemplate(
+    lambda among: AvailabilityRule.services.through.objects.filter(
+        availabilityrule__practitioner_id__in=_among(among)
+    ).values_list("availabilityrule_id", "service_id")
+)
+# One row per practitioner: 200 practitioners have thousands of rules, few distinct.
+_RULES = QueryTemplate(
+    lambda among: (
+        AvailabilityRule.objects.filter(practitioner_id__in=_among(among))
         .order_by()
         .values("practitioner_id")
         .annotate(rules=_JoinedText(_rule_text()), ids=_JoinedText(Cast("pk", CharField())))
         .values_list("practitioner_id", "rules", "ids")
-    ):
+    )
+)
+_EXCEPTIONS = QueryTemplate(
+    lambda among: AvailabilityException.objects.filter(
+        start__lt=Param("until", DateTimeField()),
+        end__gt=Param("since", DateTimeField()),
+        practitioner_id__in=_among(among),
+    ).values_list("practitioner_id", "kind", "start", "end")
+)
+
+
+def _calendars(
+    organization: Organization,
+    ids: list[int],
+    among: tuple[str, int | None],
+    values: dict,
+    window: Interval,
+    busy: dict[int, Sequence[Interval]],
+) -> list[PractitionerCalendar]:
+    """Calendars of the practitioners ``ids``, whom the queries read as ``among`` says
+    (``_among``, with the parameters ``values``); three queries."""
+    margin = timedelta(days=1)
+    only: dict[int, set[int]] = {}
+    for rule_id, service_id in _RULE_SERVICES.rows(among, **values):
+        only.setdefault(rule_id, set()).add(service_id)
+    weekly: dict[int, tuple[tuple[WeeklyRule, ...], str]] = {}
+    parsed: dict[str, tuple] = {}
+    for practitioner_id, described, rule_ids in _RULES.rows(among, **values):
         weekly[practitioner_id] = _rules_and_zone(described, rule_ids, only, parsed)
     extra: dict[int, list[Interval]] = {pk: [] for pk in ids}
     time_off: dict[int, list[Interval]] = {pk: [] for pk in ids}
-    for practitioner_id, kind, start, end in AvailabilityException.objects.filter(
-        start__lt=window.end + margin, end__gt=window.start - margin, practitioner_id__in=among
-    ).values_list("practitioner_id", "kind", "start", "end"):
+    for practitioner_id, kind, start, end in _EXCEPTIONS.rows(
+        among, **values, until=window.end + margin, since=window.start - margin
+    ):
         target = extra if kind == AvailabilityException.Kind.EXTRA else time_off
         target[practitioner_id].append(Interval(start, end))
     calendars = []
@@ -367,34 +421,69 @@ def _buffered_ticks(groups: list[tuple[str, int, int]]) -> list[tuple[int, int]]
     return pairs
 
 
-def _blocking_rows(
-    practitioner_ids: list[int],
-    span: Q,
-    patient: Patient | None,
-    exclude_appointment_id: int | None,
-) -> tuple[dict[int, list[tuple[str, int, int]]], list[tuple[int, int]]]:
-    """One query: each practitioner's blocking appointments as ("start,end,…" in ticks,
-    buffer before, buffer after) per service, one row per practitioner and service, the
-    buffers looked up per row rather than joined per appointment; and the patient's own."""
-    blocking = Appointment.objects.filter(span, status__in=Appointment.BLOCKING)
-    if exclude_appointment_id is not None:
-        blocking = blocking.exclude(pk=exclude_appointment_id)
+def _blocking(count: int, mine: bool, excluding: bool) -> QuerySet:
+    """Blocking appointments in [``since``, ``until``) of the ``count`` practitioners ``ids``
+    (and of ``patient`` when ``mine``; but ``exclude`` when ``excluding``): one row per
+    practitioner and service with their times ("start,end,…" in ticks) and that service's
+    buffers, looked up per row rather than joined per appointment; with ``mine``, the
+    patient's own times too."""
+    blocking = Appointment.objects.filter(
+        start__lt=Param("until", DateTimeField()),
+        end__gt=Param("since", DateTimeField()),
+        status__in=Appointment.BLOCKING,
+    )
+    if excluding:
+        blocking = blocking.exclude(pk=Param("exclude", _ID))
     service = Service.objects.filter(pk=OuterRef("service_id")).order_by()
     columns = {
         "before": _PerGroup(service.values("buffer_before_minutes")),
         "after": _PerGroup(service.values("buffer_after_minutes")),
         "times": _JoinedText(_start_end_ticks()),
     }
-    whose = Q(practitioner_id__in=practitioner_ids)
-    if patient is not None:
-        whose |= Q(patient=patient)
-        columns["mine"] = _JoinedText(_start_end_ticks(), filter=Q(patient=patient))
-    rows = (
+    whose = Q(practitioner_id__in=Param("ids", _ID, many=count)) if count else Q()
+    if mine:
+        patient = Q(patient_id=Param("patient", _ID))
+        whose |= patient
+        columns["mine"] = _JoinedText(_start_end_ticks(), filter=patient)
+    elif not count:
+        return Appointment.objects.none().values_list("pk")
+    return (
         blocking.filter(whose)
         .order_by()
         .values("practitioner_id", "service_id")
         .annotate(**columns)
         .values_list("practitioner_id", *columns)
+    )
+
+
+_BLOCKING = QueryTemplate(_blocking)
+_NEEDS = QueryTemplate(
+    lambda: (
+        ServiceResourceNeed.objects.filter(service_id=Param("service", _ID))
+        .order_by("pk")
+        .values_list("kind", "modality")
+    )
+)
+
+
+def _blocking_rows(
+    practitioner_ids: list[int],
+    since: datetime,
+    until: datetime,
+    patient: Patient | None,
+    exclude_appointment_id: int | None,
+) -> tuple[dict[int, list[tuple[str, int, int]]], list[tuple[int, int]]]:
+    """One query (``_blocking``): each practitioner's blocking appointments as ("start,end,…"
+    in ticks, buffer before, buffer after) per service; and the patient's own."""
+    rows = _BLOCKING.rows(
+        len(practitioner_ids),
+        patient is not None,
+        exclude_appointment_id is not None,
+        ids=practitioner_ids,
+        patient=patient.pk if patient is not None else None,
+        exclude=exclude_appointment_id,
+        since=since,
+        until=until,
     )
     groups: dict[int, list[tuple[str, int, int]]] = {}
     mine: list[tuple[int, int]] = []
@@ -413,19 +502,23 @@ FIRST_LOADED = 24
 
 
 def _blocking_ticks(
-    ids: list[int], span: Q, patient: Patient | None, exclude_appointment_id: int | None
+    ids: list[int],
+    since: datetime,
+    until: datetime,
+    patient: Patient | None,
+    exclude_appointment_id: int | None,
 ) -> tuple[dict[int, EpochIntervals], EpochIntervals]:
     """Blocking appointments: each practitioner's widened by the buffers of their service
     (made into ticks when the engine reads them), and the patient's as they are."""
     first, rest = ids[:FIRST_LOADED], ids[FIRST_LOADED:]
-    groups, mine = _blocking_rows(first, span, patient, exclude_appointment_id)
+    groups, mine = _blocking_rows(first, since, until, patient, exclude_appointment_id)
     busy = {
         pk: EpochIntervals.lazy(functools.partial(_buffered_ticks, groups.get(pk, [])))
         for pk in first
     }
     if rest:
         later = functools.cache(
-            functools.partial(_blocking_rows, rest, span, None, exclude_appointment_id)
+            functools.partial(_blocking_rows, rest, since, until, None, exclude_appointment_id)
         )
         for pk in rest:
             busy[pk] = EpochIntervals.lazy(functools.partial(_loaded_later, later, pk))
@@ -450,25 +543,34 @@ def slot_inputs(
     """The engine's inputs for ``service`` in ``window``: 7–9 queries whatever the range or
     the number of practitioners, and one more if the engine reads the appointments of
     practitioners after the first ``FIRST_LOADED``."""
-    practitioners = bookable_practitioners(
-        organization=organization, service=service, practitioner_ids=practitioner_ids
+    chosen = None if practitioner_ids is None else list(practitioner_ids)
+    values = {"organization": organization.pk, "service": service.pk, "chosen": chosen}
+    ids = (
+        [pk for (pk,) in _BOOKABLE.rows(None if chosen is None else len(chosen), **values)]
+        if chosen is None or chosen
+        else []
     )
-    ids = list(practitioners.values_list("pk", flat=True))
     # Many practitioners: a subquery rather than a parameter each; a few: their ids, which
     # the database plans (and Django builds) faster.
-    among = ids if len(ids) <= FIRST_LOADED else practitioners.values("pk")
+    if len(ids) <= FIRST_LOADED:
+        among: tuple[str, int | None] = ("ids", len(ids))
+        values["ids"] = ids
+    else:
+        among = ("bookable", None if chosen is None else len(chosen))
     margin = timedelta(days=1)
-    span = Q(start__lt=window.end + margin, end__gt=window.start - margin)
-    busy, patient_busy = _blocking_ticks(ids, span, patient, exclude_appointment_id)
-    calendars = _calendars(organization, ids, among, window, busy)
+    since, until = window.start - margin, window.end + margin
+    busy, patient_busy = _blocking_ticks(ids, since, until, patient, exclude_appointment_id)
+    calendars = _calendars(organization, ids, among, values, window, busy) if ids else []
 
-    needs = [(n.kind, n.modality) for n in service.resource_needs.all()]
+    needs = _NEEDS.rows(service=service.pk)
     resources: list[ResourceCalendar] = []
     if needs:
         candidates = Resource.objects.filter(
             organization=organization, is_active=True, kind__in={k for k, _ in needs}
         )
-        holds = AppointmentResource.objects.filter(span, blocking=True, resource__in=candidates)
+        holds = AppointmentResource.objects.filter(
+            start__lt=until, end__gt=since, blocking=True, resource__in=candidates
+        )
         if exclude_appointment_id is not None:
             holds = holds.exclude(appointment_id=exclude_appointment_id)
         held: dict[int, list[Interval]] = {}

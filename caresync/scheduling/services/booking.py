@@ -5,12 +5,22 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Count
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    IntegerField,
+    Q,
+    TimeField,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from caresync.accounts.models import Organization, User
 from caresync.core.audit import audit_record
 from caresync.core.errors import ApplicationError
+from caresync.core.querytemplates import Param, QueryTemplate
 from caresync.directory.models import Patient, Practitioner, Service
 from caresync.notifications.outbox import domain_event_record
 from caresync.scheduling.models import (
@@ -281,21 +291,38 @@ def _free_slot(
     )
 
 
+# The practitioner's weekly rule covering a local time first, then their first rule.
+_LOCATION = QueryTemplate(
+    lambda: (
+        AvailabilityRule.objects.filter(practitioner_id=Param("practitioner", BigIntegerField()))
+        .annotate(
+            covering=Case(
+                When(
+                    Q(weekday=Param("weekday", IntegerField()))
+                    & Q(start_time__lte=Param("start", TimeField()))
+                    & Q(end_time__gte=Param("end", TimeField())),
+                    then=Value(0),
+                ),
+                default=Value(1),
+            )
+        )
+        .order_by("covering", "start_time", "pk")
+        .values_list("location_id")[:1]
+    )
+)
+
+
 def _location_for(practitioner_id: int, slot: Slot):
     """The location of the practitioner's weekly rule covering the slot's local time (the
     first rule's location when extra hours cover it instead)."""
     local_start, local_end = slot.local_start, slot.local_end
-    rules = (
-        AvailabilityRule.objects.filter(practitioner_id=practitioner_id)
-        .order_by("start_time", "pk")
-        .values_list("location_id", flat=True)
-    )
-    covering = rules.filter(
+    found = _LOCATION.rows(
+        practitioner=practitioner_id,
         weekday=local_start.weekday(),
-        start_time__lte=local_start.time(),
-        end_time__gte=local_end.time(),
-    ).first()
-    return covering or rules.first()
+        start=local_start.time(),
+        end=local_end.time(),
+    )
+    return found[0][0] if found else None
 
 
 def _reraise_unless_lost_race(error: Exception) -> None:

@@ -1,0 +1,90 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db.models import BigIntegerField, CharField, DateTimeField, Q
+
+from caresync.accounts.models import User
+from caresync.accounts.tests.factories import UserFactory
+from caresync.core.querytemplates import Param, QueryTemplate
+
+pytestmark = pytest.mark.django_db
+
+JOINED = datetime(2026, 3, 29, 1, 30, 15, 250, tzinfo=UTC)
+
+
+def _users(count: int | None, active_only: bool):
+    """Users who joined before ``joined`` (of the ``count`` ids ``ids``), oldest first."""
+    users = User.objects.filter(date_joined__lt=Param("joined", DateTimeField()))
+    if count is not None:
+        users = users.filter(pk__in=Param("ids", BigIntegerField(), many=count))
+    if active_only:
+        users = users.filter(is_active=True)
+    return users.order_by("date_joined", "pk").values_list("email", "date_joined", "is_active")
+
+
+@pytest.fixture
+def users():
+    return [
+        UserFactory(email=f"u{n}@example.test", date_joined=JOINED + timedelta(days=n))
+        for n in range(4)
+    ]
+
+
+def test_rows_are_the_querysets_rows_converted_alike(users):
+    User.objects.filter(pk=users[1].pk).update(is_active=False)
+    template = QueryTemplate(_users)
+    joined = JOINED + timedelta(days=3)
+    ids = [users[0].pk, users[1].pk, users[3].pk]
+
+    rows = template.rows(len(ids), False, joined=joined, ids=ids)
+
+    expected = list(
+        User.objects.filter(date_joined__lt=joined, pk__in=ids)
+        .order_by("date_joined", "pk")
+        .values_list("email", "date_joined", "is_active")
+    )
+    assert rows == expected == [
+        ("u0@example.test", JOINED, True),
+        ("u1@example.test", JOINED + timedelta(days=1), False),
+    ]
+    assert template.rows(None, True, joined=joined) == [
+        ("u0@example.test", JOINED, True),
+        ("u2@example.test", JOINED + timedelta(days=2), True),
+    ]
+
+
+def test_each_shape_is_built_once_and_run_with_new_values(users, django_assert_num_queries):
+    built = []
+
+    def build(count, active_only):
+        built.append((count, active_only))
+        return _users(count, active_only)
+
+    template = QueryTemplate(build)
+    with django_assert_num_queries(3):
+        first = template.rows(1, False, joined=JOINED + timedelta(days=9), ids=[users[2].pk])
+        second = template.rows(1, False, joined=JOINED + timedelta(days=9), ids=[users[3].pk])
+        none_yet = template.rows(1, False, joined=JOINED, ids=[users[3].pk])
+
+    assert [email for email, *_ in first + second] == ["u2@example.test", "u3@example.test"]
+    assert none_yet == []
+    assert built == [(1, False)]
+
+
+def test_a_shape_that_matches_nothing_runs_no_query(django_assert_num_queries):
+    template = QueryTemplate(
+        lambda: User.objects.filter(Q(pk__in=[]), email=Param("email", CharField()))
+    )
+    with django_assert_num_queries(0):
+        assert template.rows(email="anyone@example.test") == []
+
+
+def test_a_list_parameter_has_a_value():
+    with pytest.raises(ValueError, match="at least one"):
+        Param("ids", BigIntegerField(), many=0)
+
+
+def test_a_missing_value_is_an_error(users):
+    template = QueryTemplate(_users)
+    with pytest.raises(KeyError, match="ids"):
+        template.rows(2, False, joined=JOINED)
