@@ -43,10 +43,14 @@ def test_rows_are_the_querysets_rows_converted_alike(users):
         .order_by("date_joined", "pk")
         .values_list("email", "date_joined", "is_active")
     )
-    assert rows == expected == [
-        ("u0@example.test", JOINED, True),
-        ("u1@example.test", JOINED + timedelta(days=1), False),
-    ]
+    assert (
+        rows
+        == expected
+        == [
+            ("u0@example.test", JOINED, True),
+            ("u1@example.test", JOINED + timedelta(days=1), False),
+        ]
+    )
     assert template.rows(None, True, joined=joined) == [
         ("u0@example.test", JOINED, True),
         ("u2@example.test", JOINED + timedelta(days=2), True),
