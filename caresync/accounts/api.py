@@ -77,7 +77,7 @@ class MeOutput(serializers.ModelSerializer):
 
     def _memberships(self, user):
         if not hasattr(self, "_cached_memberships"):
-            self._cached_memberships = list(memberships_for_user(user=user))
+            self._cached_memberships = memberships_for_user(user=user)
         return self._cached_memberships
 
     def get_memberships(self, user) -> list[dict]:

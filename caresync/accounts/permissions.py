@@ -30,7 +30,7 @@ def request_actor(request) -> Actor:
             scopes=scopes,
         )
     else:
-        memberships = list(memberships_for_user(user=request.user))  # one query for both
+        memberships = memberships_for_user(user=request.user)  # one query for both
         organization = organization_for_api(
             user=request.user,
             slug=request.headers.get(ORGANIZATION_HEADER),

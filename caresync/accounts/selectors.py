@@ -1,6 +1,6 @@
 """Reads for the signed-in user's organizations and roles."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BigIntegerField, Count, Q, QuerySet
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
@@ -8,24 +8,33 @@ from caresync.accounts.models import Membership, Organization, User
 from caresync.core import policy
 from caresync.core.errors import ApplicationError
 from caresync.core.policy import Actor
+from caresync.core.querytemplates import Param, QueryTemplate
 
 SESSION_ORGANIZATION_KEY = "active_organization_id"
 
 
-def memberships_for_user(*, user: User) -> QuerySet[Membership]:
-    """The user's active memberships in active organizations."""
-    return (
-        Membership.objects.filter(user=user, is_active=True, organization__is_active=True)
+# Every request reads them (the API's actor, the pages' organization switcher).
+_MEMBERSHIPS = QueryTemplate(
+    lambda: (
+        Membership.objects.filter(
+            user_id=Param("user", BigIntegerField()), is_active=True, organization__is_active=True
+        )
         .select_related("organization")
         .order_by("organization__name", "role")
     )
+)
+
+
+def memberships_for_user(*, user: User) -> list[Membership]:
+    """The user's active memberships in active organizations, by organization name."""
+    return _MEMBERSHIPS.instances(user=user.pk)
 
 
 def membership_active(*, user: User, session) -> Membership | None:
     """The membership the web UI acts as: the one chosen in the session, else the first."""
     if not user.is_authenticated:
         return None
-    memberships = list(memberships_for_user(user=user))
+    memberships = memberships_for_user(user=user)
     chosen = session.get(SESSION_ORGANIZATION_KEY)
     for membership in memberships:
         if membership.pk == chosen:
@@ -90,7 +99,7 @@ def organization_for_api(
     session's active one, else the user's only organization. Unknown or foreign → 404.
     ``memberships``: the user's (``memberships_for_user``) when the caller has them."""
     if memberships is None:
-        memberships = list(memberships_for_user(user=user))
+        memberships = memberships_for_user(user=user)
     if slug:
         organization = Organization.objects.filter(slug=slug, is_active=True).first()
         if organization is None or not (

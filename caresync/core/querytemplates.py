@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Expression, Field, QuerySet
+from django.db.models import Expression, Field, Model, QuerySet
+from django.db.models.query import get_related_populators
 
 
 class _Slot(NamedTuple):
@@ -53,11 +54,35 @@ class _Compiled:
     converts the rows as the queryset would (dates from SQLite's text, say)."""
 
     def __init__(self, queryset: QuerySet, using: str):
+        self.using = using
         self.compiler = queryset.query.get_compiler(using)
         try:
             self.sql, self.params = self.compiler.as_sql()
         except EmptyResultSet:  # the shape can match nothing (an empty list)
             self.sql, self.params = None, ()
+
+    def instances(self, connection, values: dict[str, Any]) -> list[Model]:
+        """The rows as model instances, with their ``select_related`` ones, as Django's
+        ``ModelIterable`` makes them."""
+        if self.sql is None:
+            return []
+        compiler = self.compiler
+        if compiler.annotation_col_map:
+            raise ValueError("A template of model instances has no annotations.")
+        if not hasattr(self, "_populators"):
+            select, klass_info = compiler.select, compiler.klass_info
+            fields = klass_info["select_fields"]
+            self._span = slice(fields[0], fields[-1] + 1)
+            self._init_list = [column[0].target.attname for column in select[self._span]]
+            self._populators = get_related_populators(klass_info, select, self.using)
+        model = compiler.klass_info["model"]
+        found = []
+        for row in self.rows(connection, values):
+            instance = model.from_db(self.using, self._init_list, row[self._span])
+            for populator in self._populators:
+                populator.populate(row, instance)
+            found.append(instance)
+        return found
 
     def rows(self, connection, values: dict[str, Any]) -> list[tuple]:
         if self.sql is None:
@@ -75,16 +100,24 @@ class _Compiled:
 
 
 class QueryTemplate:
-    """``build(*shape)`` returns a ``values_list`` queryset whose changing values are
-    ``Param``s; ``rows(*shape, **values)`` runs that shape with those values and returns the
-    rows as tuples, as the queryset would. Shapes are few by design (each is kept)."""
+    """``build(*shape)`` returns a queryset whose changing values are ``Param``s.
+    ``rows(*shape, **values)`` runs that shape with those values and returns the rows as
+    tuples, as a ``values_list`` queryset would; ``instances(...)``, the model instances of a
+    model queryset (``select_related`` included; no annotations, no prefetching). Shapes are
+    few by design (each is kept)."""
 
     def __init__(self, build: Callable[..., QuerySet]):
         self.build = build
         self._compiled: dict[tuple[str, tuple[Hashable, ...]], _Compiled] = {}
 
-    def rows(self, *shape: Hashable, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[tuple]:
+    def _shape(self, shape: tuple[Hashable, ...], using: str) -> _Compiled:
         compiled = self._compiled.get((using, shape))
         if compiled is None:
             compiled = self._compiled[(using, shape)] = _Compiled(self.build(*shape), using)
-        return compiled.rows(connections[using], values)
+        return compiled
+
+    def rows(self, *shape: Hashable, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[tuple]:
+        return self._shape(shape, using).rows(connections[using], values)
+
+    def instances(self, *shape: Hashable, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list:
+        return self._shape(shape, using).instances(connections[using], values)

@@ -20,7 +20,7 @@ def shell(request) -> dict:
     role = dashboard_role(user, active)
     return {
         "active_membership": active,
-        "memberships": list(memberships_for_user(user=user)),
+        "memberships": memberships_for_user(user=user),
         "shell_role": role,
         "nav_items": nav_for_roles(
             {role, "platform_admin"} if user.is_platform_admin else {role}, request.path

@@ -1,10 +1,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db.models import BigIntegerField, CharField, DateTimeField, Q
+from django.db.models import BigIntegerField, CharField, DateTimeField, F, Q
 
-from caresync.accounts.models import User
-from caresync.accounts.tests.factories import UserFactory
+from caresync.accounts.models import Membership, User
+from caresync.accounts.tests.factories import MembershipFactory, UserFactory
 from caresync.core.querytemplates import Param, QueryTemplate
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +92,30 @@ def test_a_missing_value_is_an_error(users):
     template = QueryTemplate(_users)
     with pytest.raises(KeyError, match="ids"):
         template.rows(2, False, joined=JOINED)
+
+
+def test_instances_come_with_their_select_related_ones(django_assert_num_queries):
+    memberships = [MembershipFactory(role=role) for role in ("patient", "staff")]
+    template = QueryTemplate(
+        lambda: Membership.objects.select_related("organization", "user").filter(
+            user_id=Param("user", BigIntegerField())
+        )
+    )
+    user = memberships[1].user
+    with django_assert_num_queries(1):
+        (found,) = template.instances(user=user.pk)
+        assert (found.role, found.organization.slug, found.user.email) == (
+            "staff",
+            memberships[1].organization.slug,
+            user.email,
+        )
+    assert found == memberships[1]
+    assert not found._state.adding
+
+
+def test_instances_refuse_annotations(users):
+    template = QueryTemplate(
+        lambda: User.objects.filter(pk=Param("pk", BigIntegerField())).annotate(twice=F("pk") * 2)
+    )
+    with pytest.raises(ValueError, match="no annotations"):
+        template.instances(pk=users[0].pk)
