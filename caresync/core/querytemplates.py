@@ -13,8 +13,10 @@ from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Expression, Field, Model, QuerySet
+from django.db.models import BigIntegerField, Expression, Field, Model, QuerySet
 from django.db.models.query import get_related_populators
+
+from caresync.core.policy import Actor
 
 
 class _Slot(NamedTuple):
@@ -121,3 +123,39 @@ class QueryTemplate:
 
     def instances(self, *shape: Hashable, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list:
         return self._shape(shape, using).instances(connections[using], values)
+
+
+_ID = BigIntegerField()
+_ID_RANGE = range(1, 2**63)  # a primary key outside it matches no row
+
+
+class ScopedLookup:
+    """One row by primary key among those a listing selector (``listing(actor=...)``) lets
+    an actor see, from a query template: the listing's own scoping, built once for each set
+    of roles, with the actor's organization and user as values. ``filters``: fixed further
+    conditions. Prefetches of the listing are dropped; ``select_related`` ones are kept."""
+
+    def __init__(self, listing: Callable[..., QuerySet], **filters: Any):
+        def build(roles: frozenset[str]) -> QuerySet:
+            actor = Actor(
+                user=Param("user", _ID), organization=Param("organization", _ID), roles=roles
+            )
+            return (
+                listing(actor=actor)
+                .prefetch_related(None)
+                .filter(pk=Param("pk", _ID), **filters)
+                .order_by("pk")[:1]
+            )
+
+        self._template = QueryTemplate(build)
+
+    def get(self, *, actor: Actor, pk: int) -> Model | None:
+        if actor.organization is None or pk not in _ID_RANGE:
+            return None
+        found = self._template.instances(
+            actor.roles,
+            user=getattr(actor.user, "pk", None),
+            organization=actor.organization.pk,
+            pk=pk,
+        )
+        return found[0] if found else None

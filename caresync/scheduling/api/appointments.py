@@ -13,6 +13,7 @@ from caresync.accounts.permissions import ActorScopedViewMixin, request_actor
 from caresync.accounts.selectors import require_organization
 from caresync.core import policy
 from caresync.core.errors import ApplicationError
+from caresync.core.querytemplates import ScopedLookup
 from caresync.core.rest import StrictSerializer
 from caresync.directory.selectors import patient_list, practitioner_list, service_list
 from caresync.scheduling.api.idempotency import booking_response
@@ -51,6 +52,12 @@ class AppointmentOutput(serializers.ModelSerializer):
             "hold_expires_at",
             "created_at",
         ]
+
+
+# A booking's reads, built once (see querytemplates); without the listings' prefetches.
+_PATIENT = ScopedLookup(patient_list)
+_SERVICE = ScopedLookup(service_list)
+_PRACTITIONER = ScopedLookup(practitioner_list, is_active=True)
 
 
 class AppointmentBookInput(StrictSerializer):
@@ -193,20 +200,17 @@ class AppointmentViewSet(
 
     def _book(self, actor, fields):
         organization = require_organization(actor)
-        patients = patient_list(actor=actor)
         if "patient" in fields:
-            patient = patients.filter(pk=fields["patient"]).first()
+            patient = _PATIENT.get(actor=actor, pk=fields["patient"])
         elif policy.PATIENT in actor.roles:
-            patient = patients.first()
+            patient = patient_list(actor=actor).first()
         else:
             raise ApplicationError(
                 "Choose the patient.",
                 code="validation_error",
                 fields={"patient": [{"code": "required", "message": "This field is required."}]},
             )
-        # Without the list's prefetches: a booking reads the service's own columns.
-        service = service_list(actor=actor).prefetch_related(None).filter(pk=fields["service"])
-        service = service.first()
+        service = _SERVICE.get(actor=actor, pk=fields["service"])
         practitioner = self._practitioner(actor, fields.get("practitioner"))
         if patient is None or service is None:
             raise ApplicationError(
@@ -230,12 +234,7 @@ class AppointmentViewSet(
     def _practitioner(self, actor, pk):
         if pk is None:
             return None
-        practitioner = (
-            practitioner_list(actor=actor)
-            .prefetch_related(None)
-            .filter(pk=pk, is_active=True)
-            .first()
-        )
+        practitioner = _PRACTITIONER.get(actor=actor, pk=pk)
         if practitioner is None:
             raise ApplicationError("Practitioner not found.", code="not_found", status_code=404)
         return practitioner
