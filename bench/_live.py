@@ -169,7 +169,7 @@ def server(workers: int, kind: str = "gunicorn"):
         process.wait(timeout=30)
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU of one process so far (0 when it is gone); Linux ``/proc``."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
@@ -214,8 +214,8 @@ class CpuMeter:
     def _read(self) -> tuple[dict[int, float], dict[int, float]]:
         processes = [self.server.pid, *_children(self.server.pid)]
         return (
-            {pid: _cpu_seconds(pid) for pid in processes},
-            {pid: _cpu_seconds(pid) for pid in _database_backends()},
+            {pid: cpu_seconds(pid) for pid in processes},
+            {pid: cpu_seconds(pid) for pid in _database_backends()},
         )
 
     def start(self) -> None:

@@ -18,12 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-def percentile(samples, fraction):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _live  # noqa: E402 - the project's root on the path too
 
 
 def build(count: int, rng: random.Random, start: datetime, share: float = 0.4):
@@ -122,17 +118,13 @@ def build(count: int, rng: random.Random, start: datetime, share: float = 0.4):
 
 def database_cpu_ms(connection) -> float | None:
     """CPU time used so far by this connection's PostgreSQL server process (same machine),
-    in ms; None for SQLite (it runs in this process) or when it cannot be read."""
+    in ms; None for SQLite (it runs in this process)."""
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    return _live.cpu_seconds(pid) * 1000
 
 
 def main() -> None:
@@ -205,7 +197,7 @@ def main() -> None:
                 "appointments": Appointment.objects.filter(service=service).count(),
                 "slots": found,
                 "p50_ms": round(statistics.median(timings), 1),
-                "p95_ms": round(percentile(timings, 0.95), 1),
+                "p95_ms": round(_live.percentile(timings, 0.95), 1),
                 "cpu_ms": round(cpu / args.repeat, 1),
                 "queries": sorted(set(queries)),
             }
