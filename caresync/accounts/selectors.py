@@ -1,6 +1,6 @@
 """Reads for the signed-in user's organizations and roles."""
 
-from django.db.models import BigIntegerField, Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
@@ -8,7 +8,7 @@ from caresync.accounts.models import Membership, Organization, User
 from caresync.core import policy
 from caresync.core.errors import ApplicationError
 from caresync.core.policy import Actor
-from caresync.core.querytemplates import Param, QueryTemplate
+from caresync.core.querytemplates import ID, Param, QueryTemplate
 
 SESSION_ORGANIZATION_KEY = "active_organization_id"
 
@@ -17,7 +17,7 @@ SESSION_ORGANIZATION_KEY = "active_organization_id"
 _MEMBERSHIPS = QueryTemplate(
     lambda: (
         Membership.objects.filter(
-            user_id=Param("user", BigIntegerField()), is_active=True, organization__is_active=True
+            user_id=Param("user", ID), is_active=True, organization__is_active=True
         )
         .select_related("organization")
         .order_by("organization__name", "role")

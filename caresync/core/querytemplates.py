@@ -9,6 +9,7 @@ shape is first built, so a value that changes from call to call must be a ``Para
 """
 
 from collections.abc import Callable, Hashable
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet
@@ -17,6 +18,8 @@ from django.db.models import BigIntegerField, Expression, Field, Model, QuerySet
 from django.db.models.query import get_related_populators
 
 from caresync.core.policy import Actor
+
+ID = BigIntegerField()  # the type of a primary or foreign key ``Param``
 
 
 class _Slot(NamedTuple):
@@ -63,25 +66,33 @@ class _Compiled:
         except EmptyResultSet:  # the shape can match nothing (an empty list)
             self.sql, self.params = None, ()
 
-    def instances(self, connection, values: dict[str, Any]) -> list[Model]:
-        """The rows as model instances, with their ``select_related`` ones, as Django's
-        ``ModelIterable`` makes them."""
-        if self.sql is None:
-            return []
+    @cached_property
+    def _layout(self) -> tuple[type[Model], slice, list[str], list]:
+        """Where a row's model columns are, their attribute names and the populators of the
+        ``select_related`` instances (as Django's ``ModelIterable`` reads them)."""
         compiler = self.compiler
         if compiler.annotation_col_map:
             raise ValueError("A template of model instances has no annotations.")
-        if not hasattr(self, "_populators"):
-            select, klass_info = compiler.select, compiler.klass_info
-            fields = klass_info["select_fields"]
-            self._span = slice(fields[0], fields[-1] + 1)
-            self._init_list = [column[0].target.attname for column in select[self._span]]
-            self._populators = get_related_populators(klass_info, select, self.using)
-        model = compiler.klass_info["model"]
+        select, klass_info = compiler.select, compiler.klass_info
+        fields = klass_info["select_fields"]
+        span = slice(fields[0], fields[-1] + 1)
+        names = [column[0].target.attname for column in select[span]]
+        return (
+            klass_info["model"],
+            span,
+            names,
+            get_related_populators(klass_info, select, self.using),
+        )
+
+    def instances(self, connection, values: dict[str, Any]) -> list[Model]:
+        """The rows as model instances, with their ``select_related`` ones."""
+        if self.sql is None:
+            return []
+        model, span, names, populators = self._layout
         found = []
         for row in self.rows(connection, values):
-            instance = model.from_db(self.using, self._init_list, row[self._span])
-            for populator in self._populators:
+            instance = model.from_db(self.using, names, row[span])
+            for populator in populators:
                 populator.populate(row, instance)
             found.append(instance)
         return found
@@ -125,7 +136,6 @@ class QueryTemplate:
         return self._shape(shape, using).instances(connections[using], values)
 
 
-_ID = BigIntegerField()
 _ID_RANGE = range(1, 2**63)  # a primary key outside it matches no row
 
 
@@ -138,12 +148,12 @@ class ScopedLookup:
     def __init__(self, listing: Callable[..., QuerySet], **filters: Any):
         def build(roles: frozenset[str]) -> QuerySet:
             actor = Actor(
-                user=Param("user", _ID), organization=Param("organization", _ID), roles=roles
+                user=Param("user", ID), organization=Param("organization", ID), roles=roles
             )
             return (
                 listing(actor=actor)
                 .prefetch_related(None)
-                .filter(pk=Param("pk", _ID), **filters)
+                .filter(pk=Param("pk", ID), **filters)
                 .order_by("pk")[:1]
             )
 

@@ -32,7 +32,7 @@ from django.db.models.functions import Cast, Coalesce
 
 from caresync.accounts.models import Organization
 from caresync.core.policy import Actor
-from caresync.core.querytemplates import Param, QueryTemplate
+from caresync.core.querytemplates import ID, Param, QueryTemplate
 from caresync.directory.models import (
     Patient,
     Practitioner,
@@ -71,12 +71,9 @@ def _public_holidays(country: str, subdivision: str, years: tuple[int, ...]) -> 
         return frozenset()
 
 
-_ID = BigIntegerField()
-
-
 def _closures() -> QuerySet:
     return Closure.objects.filter(
-        organization_id=Param("organization", _ID),
+        organization_id=Param("organization", ID),
         start_date__lte=Param("last", DateField()),
         end_date__gte=Param("first", DateField()),
     ).values_list("start_date", "end_date")
@@ -187,10 +184,10 @@ def _bookable(chosen: int | None) -> QuerySet[Practitioner]:
     """Active practitioners of ``organization`` offering ``service`` (of the ``chosen`` ones,
     when a count of them is given)."""
     practitioners = Practitioner.objects.filter(
-        organization_id=Param("organization", _ID), is_active=True, services=Param("service", _ID)
+        organization_id=Param("organization", ID), is_active=True, services=Param("service", ID)
     )
     if chosen is not None:
-        practitioners = practitioners.filter(pk__in=Param("chosen", _ID, many=chosen))
+        practitioners = practitioners.filter(pk__in=Param("chosen", ID, many=chosen))
     return practitioners.order_by("pk")
 
 
@@ -203,7 +200,7 @@ def _among(among: tuple[str, int | None]):
     the database a parameter per practitioner when they are many."""
     kind, count = among
     if kind == "ids":
-        return Param("ids", _ID, many=count)
+        return Param("ids", ID, many=count)
     return _bookable(count).values("pk")
 
 
@@ -433,16 +430,16 @@ def _blocking(count: int, mine: bool, excluding: bool) -> QuerySet:
         status__in=Appointment.BLOCKING,
     )
     if excluding:
-        blocking = blocking.exclude(pk=Param("exclude", _ID))
+        blocking = blocking.exclude(pk=Param("exclude", ID))
     service = Service.objects.filter(pk=OuterRef("service_id")).order_by()
     columns = {
         "before": _PerGroup(service.values("buffer_before_minutes")),
         "after": _PerGroup(service.values("buffer_after_minutes")),
         "times": _JoinedText(_start_end_ticks()),
     }
-    whose = Q(practitioner_id__in=Param("ids", _ID, many=count)) if count else Q()
+    whose = Q(practitioner_id__in=Param("ids", ID, many=count)) if count else Q()
     if mine:
-        patient = Q(patient_id=Param("patient", _ID))
+        patient = Q(patient_id=Param("patient", ID))
         whose |= patient
         columns["mine"] = _JoinedText(_start_end_ticks(), filter=patient)
     elif not count:
@@ -459,7 +456,7 @@ def _blocking(count: int, mine: bool, excluding: bool) -> QuerySet:
 _BLOCKING = QueryTemplate(_blocking)
 _NEEDS = QueryTemplate(
     lambda: (
-        ServiceResourceNeed.objects.filter(service_id=Param("service", _ID))
+        ServiceResourceNeed.objects.filter(service_id=Param("service", ID))
         .order_by("pk")
         .values_list("kind", "modality")
     )
@@ -544,19 +541,16 @@ def slot_inputs(
     the number of practitioners, and one more if the engine reads the appointments of
     practitioners after the first ``FIRST_LOADED``."""
     chosen = None if practitioner_ids is None else list(practitioner_ids)
+    count = None if chosen is None else len(chosen)
     values = {"organization": organization.pk, "service": service.pk, "chosen": chosen}
-    ids = (
-        [pk for (pk,) in _BOOKABLE.rows(None if chosen is None else len(chosen), **values)]
-        if chosen is None or chosen
-        else []
-    )
+    ids = [pk for (pk,) in _BOOKABLE.rows(count, **values)] if count != 0 else []
     # Many practitioners: a subquery rather than a parameter each; a few: their ids, which
     # the database plans (and Django builds) faster.
     if len(ids) <= FIRST_LOADED:
         among: tuple[str, int | None] = ("ids", len(ids))
         values["ids"] = ids
     else:
-        among = ("bookable", None if chosen is None else len(chosen))
+        among = ("bookable", count)
     margin = timedelta(days=1)
     since, until = window.start - margin, window.end + margin
     busy, patient_busy = _blocking_ticks(ids, since, until, patient, exclude_appointment_id)

@@ -1,15 +1,13 @@
 """``ScopedLookup`` over the directory's listings: the listing's scoping holds for every
 actor, as it does for the queryset itself."""
 
-from datetime import date
-
 import pytest
 
 from caresync.accounts.selectors import actor_for
 from caresync.core.policy import Actor
 from caresync.core.querytemplates import ScopedLookup
 from caresync.directory.selectors import patient_list
-from caresync.directory.services import patient_create
+from caresync.directory.tests.test_pages import make_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -17,24 +15,12 @@ PATIENTS = ScopedLookup(patient_list)
 ACTIVE_PATIENTS = ScopedLookup(patient_list, is_active=True)
 
 
-def _patient(tenant, user=None, **extra):
-    return patient_create(
-        actor=None,
-        organization=tenant.organization,
-        given_name="Ada",
-        family_name="Lovelace",
-        date_of_birth=date(1985, 12, 10),
-        user=user,
-        **extra,
-    )
-
-
 def _actor(tenant, user):
     return actor_for(user=user, organization=tenant.organization)
 
 
 def test_staff_find_their_organizations_patients_only(tenant_a, tenant_b):
-    mine, theirs = _patient(tenant_a), _patient(tenant_b)
+    mine, theirs = make_patient(tenant_a), make_patient(tenant_b)
     staff = _actor(tenant_a, tenant_a.staff)
 
     assert PATIENTS.get(actor=staff, pk=mine.pk) == mine
@@ -43,8 +29,8 @@ def test_staff_find_their_organizations_patients_only(tenant_a, tenant_b):
 
 
 def test_a_patient_finds_their_own_record_only(tenant_a):
-    own = _patient(tenant_a, user=tenant_a.patient)
-    other = _patient(tenant_a, user=tenant_a.other_patient)
+    own = make_patient(tenant_a, user=tenant_a.patient)
+    other = make_patient(tenant_a, user=tenant_a.other_patient)
     patient = _actor(tenant_a, tenant_a.patient)
 
     assert PATIENTS.get(actor=patient, pk=own.pk) == own
@@ -54,7 +40,7 @@ def test_a_patient_finds_their_own_record_only(tenant_a):
 
 
 def test_fixed_filters_and_impossible_keys(tenant_a, django_assert_num_queries):
-    inactive = _patient(tenant_a)
+    inactive = make_patient(tenant_a)
     inactive.is_active = False
     inactive.save(update_fields=["is_active"])
     staff = _actor(tenant_a, tenant_a.staff)

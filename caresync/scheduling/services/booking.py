@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import (
-    BigIntegerField,
     Case,
     Count,
     IntegerField,
@@ -20,7 +19,7 @@ from django.utils import timezone
 from caresync.accounts.models import Organization, User
 from caresync.core.audit import audit_record
 from caresync.core.errors import ApplicationError
-from caresync.core.querytemplates import Param, QueryTemplate
+from caresync.core.querytemplates import ID, Param, QueryTemplate
 from caresync.directory.models import Patient, Practitioner, Service
 from caresync.notifications.outbox import domain_event_record
 from caresync.scheduling.models import (
@@ -294,7 +293,7 @@ def _free_slot(
 # The practitioner's weekly rule covering a local time first, then their first rule.
 _LOCATION = QueryTemplate(
     lambda: (
-        AvailabilityRule.objects.filter(practitioner_id=Param("practitioner", BigIntegerField()))
+        AvailabilityRule.objects.filter(practitioner_id=Param("practitioner", ID))
         .annotate(
             covering=Case(
                 When(
