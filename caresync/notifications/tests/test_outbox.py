@@ -1,6 +1,8 @@
 """The outbox: events are relayed to notifications after commit, in order, once; account
 emails (set-password links) go through the delivery pipeline."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 
@@ -77,6 +79,35 @@ def test_events_are_relayed_after_commit_by_one_task_per_transaction(
         told = Notification.objects.filter(outbox_event__payload__appointment=appointment.pk)
         assert {"email", "sms", "in_app"} <= {n.channel for n in told}
     assert reachable.patient.appointments.get(pk=first.pk).reminders.exists()
+
+
+@pytest.mark.after_commit
+@pytest.mark.django_db(transaction=True)  # each booking commits
+def test_commits_close_together_share_one_delayed_relay_that_tells_them_all(reachable, monkeypatch):
+    import time_machine
+    from django.utils import timezone
+
+    from caresync.celery import app as celery_app
+    from caresync.notifications import tasks
+    from caresync.notifications.outbox import RELAY_DELAY_SECONDS
+
+    celery_app.conf.task_always_eager = False
+    queued = []
+    monkeypatch.setattr(tasks.dispatch_outbox, "apply_async", lambda **k: queued.append(k))
+    first = book(reachable, at(10))
+    second = book(reachable, at(11))  # the relay queued for the first is still to run
+    assert queued == [{"countdown": RELAY_DELAY_SECONDS, "retry": False}]
+    # It starts after both commits, so it relays both events.
+    tasks.dispatch_outbox()
+    assert not _undispatched().exists()
+    for appointment in (first, second):
+        assert Notification.objects.filter(outbox_event__payload__appointment=appointment.pk)
+    # Half the delay later the mark is gone, well before a relay queued then could start:
+    # the next commit queues its own.
+    later = timezone.now() + timedelta(seconds=RELAY_DELAY_SECONDS / 2)
+    with time_machine.travel(later):
+        book(reachable, at(12))
+    assert len(queued) == 2
 
 
 @pytest.mark.after_commit
