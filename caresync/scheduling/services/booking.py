@@ -1,7 +1,9 @@
 """Booking and the appointment lifecycle: the one path every interface uses."""
 
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import wraps
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
@@ -324,14 +326,47 @@ def _location_for(practitioner_id: int, slot: Slot):
     return found[0][0] if found else None
 
 
-def _reraise_unless_lost_race(error: Exception) -> None:
-    """Constraint violations are lost races; so are deadlocks (SQLSTATE 40P01), which
-    PostgreSQL breaks when two transactions wait on each other's exclusion constraint checks
-    (practitioner, patient and resource rows written in different orders)."""
-    if isinstance(error, OperationalError) and (
-        getattr(error.__cause__, "sqlstate", None) != "40P01"
-    ):
-        raise error
+class _LostRace(Exception):
+    """The database refused a booking's write: a concurrent one took the time. Carries what
+    ``_refuse_unavailable`` needs to offer alternatives once the transaction is undone."""
+
+    def __init__(self, **alternatives_for):
+        super().__init__("lost race")
+        self.alternatives_for = alternatives_for
+
+
+@contextmanager
+def _refusing_lost_races(**alternatives_for):
+    """Around a booking's writes: constraint violations are lost races; so are deadlocks
+    (SQLSTATE 40P01), which PostgreSQL breaks when two transactions wait on each other's
+    exclusion constraint checks (practitioner, patient and resource rows written in
+    different orders). Either raises ``_LostRace`` (``alternatives_for``: the arguments of
+    ``_refuse_unavailable``) for ``_atomic_answering_lost_races`` to answer."""
+    try:
+        yield
+    except (IntegrityError, OperationalError) as error:
+        if isinstance(error, OperationalError) and (
+            getattr(error.__cause__, "sqlstate", None) != "40P01"
+        ):
+            raise
+        raise _LostRace(**alternatives_for) from error
+
+
+def _atomic_answering_lost_races(service_function):
+    """``transaction.atomic`` for a service that books or moves an appointment. A lost race
+    undoes the transaction (a savepoint, inside another one) and then answers 409 with the
+    nearest alternatives: no savepoint of its own around the write, two round trips fewer
+    on every booking."""
+    atomic = transaction.atomic(service_function)
+
+    @wraps(service_function)
+    def answering(*args, **kwargs):
+        try:
+            return atomic(*args, **kwargs)
+        except _LostRace as lost:
+            _refuse_unavailable(**lost.alternatives_for)
+
+    return answering
 
 
 def _hold_resources(appointment: Appointment, resource_ids) -> None:
@@ -346,7 +381,7 @@ def _hold_resources(appointment: Appointment, resource_ids) -> None:
     )
 
 
-@transaction.atomic
+@_atomic_answering_lost_races
 def appointment_book(
     *,
     actor: User | None,
@@ -381,37 +416,32 @@ def appointment_book(
         now=now,
     )
     needs_approval = request_only or service.requires_approval
-    try:
-        with transaction.atomic():
-            appointment = Appointment.objects.create(
-                organization=organization,
-                patient=patient,
-                practitioner_id=slot.practitioner_id,
-                service=service,
-                location_id=_location_for(slot.practitioner_id, slot),
-                start=slot.start,
-                end=slot.end,
-                status=S.REQUESTED if needs_approval else S.SCHEDULED,
-                hold_expires_at=now + timedelta(hours=settings.REQUEST_HOLD_HOURS)
-                if needs_approval
-                else None,
-                reason=reason,
-                notes=notes,
-                series=series,
-                created_by=actor,
-            )
-            _hold_resources(appointment, slot.resource_ids)
-    except (IntegrityError, OperationalError) as error:
-        # Lost a race to a concurrent booking: the exclusion constraints refused it.
-        _reraise_unless_lost_race(error)
-        _refuse_unavailable(
+    with _refusing_lost_races(
+        organization=organization,
+        service=service,
+        start=start,
+        practitioner_ids=practitioner_ids,
+        patient=patient,
+        now=now,
+    ):
+        appointment = Appointment.objects.create(
             organization=organization,
-            service=service,
-            start=start,
-            practitioner_ids=practitioner_ids,
             patient=patient,
-            now=now,
+            practitioner_id=slot.practitioner_id,
+            service=service,
+            location_id=_location_for(slot.practitioner_id, slot),
+            start=slot.start,
+            end=slot.end,
+            status=S.REQUESTED if needs_approval else S.SCHEDULED,
+            hold_expires_at=now + timedelta(hours=settings.REQUEST_HOLD_HOURS)
+            if needs_approval
+            else None,
+            reason=reason,
+            notes=notes,
+            series=series,
+            created_by=actor,
         )
+        _hold_resources(appointment, slot.resource_ids)
     if practitioner is not None:
         appointment.practitioner = practitioner  # the caller's (loaded) one was booked
     _record(appointment, actor=actor, event="booked", reason=reason)
@@ -426,7 +456,7 @@ def _locked(appointment: Appointment) -> Appointment:
     )
 
 
-@transaction.atomic
+@_atomic_answering_lost_races
 def appointment_reschedule(
     *,
     actor: User | None,
@@ -497,21 +527,17 @@ def appointment_reschedule(
     appointment.practitioner_id = slot.practitioner_id
     appointment.location_id = _location_for(slot.practitioner_id, slot)
     appointment.status = S.PROPOSED if propose else RESCHEDULABLE[appointment.status]
-    try:
-        with transaction.atomic():
-            appointment.save(update_fields=["start", "end", "practitioner", "status", "updated_at"])
-            appointment.resource_holds.all().delete()
-            _hold_resources(appointment, slot.resource_ids)
-    except (IntegrityError, OperationalError) as error:
-        _reraise_unless_lost_race(error)
-        _refuse_unavailable(
-            organization=appointment.organization,
-            service=service,
-            start=start,
-            practitioner_ids=[practitioner.pk],
-            patient=appointment.patient,
-            now=now,
-        )
+    with _refusing_lost_races(
+        organization=appointment.organization,
+        service=service,
+        start=start,
+        practitioner_ids=[practitioner.pk],
+        patient=appointment.patient,
+        now=now,
+    ):
+        appointment.save(update_fields=["start", "end", "practitioner", "status", "updated_at"])
+        appointment.resource_holds.all().delete()
+        _hold_resources(appointment, slot.resource_ids)
     _record(
         appointment,
         actor=actor,
