@@ -7,7 +7,6 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from caresync.accounts.models import Membership, Organization, User
@@ -32,6 +31,7 @@ from caresync.accounts.services import (
 )
 from caresync.core.errors import ApplicationError
 from caresync.core.rest import StrictModelSerializer, StrictSerializer
+from caresync.core.throttling import ScopedRateThrottle
 
 
 def validate_time_zone_name(value: str) -> str:
