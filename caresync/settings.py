@@ -172,6 +172,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": env_int("DB_POOL_TIMEOUT", 30),
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DB_PREPARED_STATEMENTS", default=True
+):
+    # Query templates (caresync.core.querytemplates) bind their values on the server and are
+    # prepared on their first run on a connection, so the database parses and plans each
+    # once per connection; the ORM's own queries (client-side binding) are never prepared.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers are serialized (BEGIN IMMEDIATE) so check-then-write inside a
     # transaction cannot race; WAL lets readers proceed during a write.

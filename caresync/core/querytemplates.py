@@ -6,6 +6,10 @@ spends running it (on the booking check, about a millisecond against a tenth). A
 filters apply, how many ids a list has), keeps the SQL, and runs it again with new values.
 The values stand in the queryset as ``Param``s; everything else in it is fixed when the
 shape is first built, so a value that changes from call to call must be a ``Param``.
+
+On PostgreSQL the kept SQL also runs as a prepared statement (server-side binding; with
+``DB_PREPARED_STATEMENTS``, the default, psycopg prepares it on its first run on each
+connection): parsing and planning a small query cost the database more than running it.
 """
 
 from collections.abc import Callable, Hashable
@@ -14,6 +18,7 @@ from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import BigIntegerField, Expression, Field, Model, QuerySet
 from django.db.models.query import get_related_populators
 
@@ -104,12 +109,27 @@ class _Compiled:
             param.value(values, connection) if isinstance(param, _Slot) else param
             for param in self.params
         ]
-        with connection.cursor() as cursor:
+        with _cursor(connection) as cursor:
             cursor.execute(self.sql, params)
             fetched = cursor.fetchall()
         if self.compiler.has_extra_select:
             fetched = [row[: self.compiler.col_count] for row in fetched]
         return list(self.compiler.results_iter(results=[fetched], tuple_expected=True))
+
+
+def _cursor(connection):
+    """Django's cursor; on PostgreSQL one binding values on the server, whose statements
+    psycopg prepares (when the connection's ``prepare_threshold`` says so)."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.validate_thread_sharing()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = ServerBindingCursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
 
 
 class QueryTemplate:

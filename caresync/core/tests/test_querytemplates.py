@@ -119,3 +119,20 @@ def test_instances_refuse_annotations(users):
     )
     with pytest.raises(ValueError, match="no annotations"):
         template.instances(pk=users[0].pk)
+
+
+def test_on_postgresql_a_template_runs_as_a_statement_prepared_once_per_connection(users):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    template = QueryTemplate(_users)
+    for day in range(1, 4):
+        template.rows(None, False, joined=JOINED + timedelta(days=day))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE %s",
+            ['%"accounts_user"."date_joined" < ($1)%'],
+        )
+        assert cursor.fetchall() == [(3,)]  # one statement, parsed once, run three times
