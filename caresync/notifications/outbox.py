@@ -3,6 +3,7 @@ after commit a relay turns them into reminders and notifications, one event at a
 the order they were recorded."""
 
 import logging
+import time
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -19,6 +20,9 @@ RELAY_BATCH = 25
 # commit within the first half of that finds one queued and queues none (the mark below).
 RELAY_DELAY_SECONDS = 1.0
 RELAY_QUEUED_MARK = "outbox:relay-queued"
+# When (``time.monotonic``) this process last queued a relay or found one queued: for half
+# the delay after that a relay is known to be still to start, without asking the cache.
+_relay_known_at = float("-inf")
 
 
 def domain_event_record(
@@ -56,10 +60,17 @@ def _relay_enqueue() -> None:
     commit, and the publish is most of what the enqueue costs the request. Eager tasks (the
     tests) run at once, so each commit runs its own; a cache that cannot be reached (None,
     not False) queues one per commit, as a relay with no mark at all would."""
+    global _relay_known_at
     from caresync.notifications.tasks import dispatch_outbox
 
     if not dispatch_outbox.app.conf.task_always_eager:
+        # Read before asking: a mark found was set at most half the delay before this, so
+        # its relay starts at least half the delay after it.
+        now = time.monotonic()
+        if now < _relay_known_at + RELAY_DELAY_SECONDS / 2:
+            return
         marked = cache.add(RELAY_QUEUED_MARK, True, timeout=RELAY_DELAY_SECONDS / 2)
+        _relay_known_at = now
         if marked is False:
             return
     try:
