@@ -13,6 +13,7 @@ connection): parsing and planning a small query cost the database more than runn
 """
 
 from collections.abc import Callable, Hashable
+from contextlib import nullcontext
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -89,32 +90,71 @@ class _Compiled:
             get_related_populators(klass_info, select, self.using),
         )
 
-    def instances(self, connection, values: dict[str, Any]) -> list[Model]:
-        """The rows as model instances, with their ``select_related`` ones."""
-        if self.sql is None:
-            return []
+    def parameters(self, values: dict[str, Any], connection) -> list:
+        return [
+            param.value(values, connection) if isinstance(param, _Slot) else param
+            for param in self.params
+        ]
+
+    def converted(self, fetched: list[tuple]) -> list[tuple]:
+        """Fetched rows converted as the queryset converts them."""
+        if self.compiler.has_extra_select:
+            fetched = [row[: self.compiler.col_count] for row in fetched]
+        return list(self.compiler.results_iter(results=[fetched], tuple_expected=True))
+
+    def instances(self, fetched: list[tuple]) -> list[Model]:
+        """Fetched rows as model instances, with their ``select_related`` ones."""
         model, span, names, populators = self._layout
         found = []
-        for row in self.rows(connection, values):
+        for row in self.converted(fetched):
             instance = model.from_db(self.using, names, row[span])
             for populator in populators:
                 populator.populate(row, instance)
             found.append(instance)
         return found
 
-    def rows(self, connection, values: dict[str, Any]) -> list[tuple]:
-        if self.sql is None:
-            return []
-        params = [
-            param.value(values, connection) if isinstance(param, _Slot) else param
-            for param in self.params
-        ]
-        with _cursor(connection) as cursor:
-            cursor.execute(self.sql, params)
-            fetched = cursor.fetchall()
-        if self.compiler.has_extra_select:
-            fetched = [row[: self.compiler.col_count] for row in fetched]
-        return list(self.compiler.results_iter(results=[fetched], tuple_expected=True))
+
+class Read(NamedTuple):
+    """One run of a template: its compiled shape, the values, and what to make of the
+    fetched rows. ``together`` runs reads; ``QueryTemplate.rows`` and ``instances`` run one."""
+
+    compiled: _Compiled
+    values: dict[str, Any]
+    result: Callable[[list[tuple]], Any]
+
+    def then(self, function: Callable[[Any], Any]) -> "Read":
+        """This read, its result passed through ``function``."""
+        return self._replace(result=lambda fetched: function(self.result(fetched)))
+
+
+def together(*reads: Read | None) -> list[Any]:
+    """The results of ``reads`` that do not depend on one another, in order (None for a
+    None read). On PostgreSQL they go to the database at once and come back in one round
+    trip (psycopg's pipeline mode), instead of one round trip each."""
+    pending = [read for read in reads if read is not None and read.compiled.sql is not None]
+    fetched: dict[int, list[tuple]] = {}
+    if pending:
+        connection = connections[pending[0].compiled.using]
+        cursors = [_cursor(connection) for _ in pending]
+        try:
+            with connection.wrap_database_errors, _pipeline(connection, len(pending)):
+                for cursor, read in zip(cursors, pending, strict=True):
+                    cursor.execute(
+                        read.compiled.sql, read.compiled.parameters(read.values, connection)
+                    )
+                for cursor, read in zip(cursors, pending, strict=True):
+                    fetched[id(read)] = cursor.fetchall()
+        finally:
+            for cursor in cursors:
+                cursor.close()
+    return [None if read is None else read.result(fetched.get(id(read), [])) for read in reads]
+
+
+def _pipeline(connection, count: int):
+    """psycopg's pipeline mode for more than one query on PostgreSQL."""
+    if count > 1 and connection.vendor == "postgresql":
+        return connection.connection.pipeline()
+    return nullcontext()
 
 
 def _cursor(connection):
@@ -149,11 +189,23 @@ class QueryTemplate:
             compiled = self._compiled[(using, shape)] = _Compiled(self.build(*shape), using)
         return compiled
 
+    def read(self, *shape: Hashable, using: str = DEFAULT_DB_ALIAS, **values: Any) -> Read:
+        """The rows of that shape with those values, as tuples, when run (``together``)."""
+        compiled = self._shape(shape, using)
+        return Read(compiled, values, compiled.converted)
+
+    def read_instances(
+        self, *shape: Hashable, using: str = DEFAULT_DB_ALIAS, **values: Any
+    ) -> Read:
+        """The model instances of that shape with those values, when run (``together``)."""
+        compiled = self._shape(shape, using)
+        return Read(compiled, values, compiled.instances)
+
     def rows(self, *shape: Hashable, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[tuple]:
-        return self._shape(shape, using).rows(connections[using], values)
+        return together(self.read(*shape, using=using, **values))[0]
 
     def instances(self, *shape: Hashable, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list:
-        return self._shape(shape, using).instances(connections[using], values)
+        return together(self.read_instances(*shape, using=using, **values))[0]
 
 
 _ID_RANGE = range(1, 2**63)  # a primary key outside it matches no row
@@ -179,13 +231,20 @@ class ScopedLookup:
 
         self._template = QueryTemplate(build)
 
-    def get(self, *, actor: Actor, pk: int) -> Model | None:
+    def read(self, *, actor: Actor, pk: int) -> Read | None:
+        """The row, or None, when run (``together``); None when none can match."""
         if actor.organization is None or pk not in _ID_RANGE:
             return None
-        found = self._template.instances(
+        return self._template.read_instances(
             actor.roles,
             user=getattr(actor.user, "pk", None),
             organization=actor.organization.pk,
             pk=pk,
-        )
-        return found[0] if found else None
+        ).then(_first)
+
+    def get(self, *, actor: Actor, pk: int) -> Model | None:
+        return together(self.read(actor=actor, pk=pk))[0]
+
+
+def _first(found: list[Model]) -> Model | None:
+    return found[0] if found else None

@@ -32,7 +32,7 @@ from django.db.models.functions import Cast, Coalesce
 
 from caresync.accounts.models import Organization
 from caresync.core.policy import Actor
-from caresync.core.querytemplates import ID, Param, QueryTemplate
+from caresync.core.querytemplates import ID, Param, QueryTemplate, Read, together
 from caresync.directory.models import (
     Patient,
     Practitioner,
@@ -85,19 +85,26 @@ _CLOSURES = QueryTemplate(_closures)
 def closed_days(organization: Organization, first: date, last: date) -> frozenset[date]:
     """Public holidays (the ``holidays`` package, for the organization's country and
     subdivision) and the organization's own closures between two dates."""
-    days: set[date] = set()
-    if organization.country:
-        years = tuple(range(first.year, last.year + 1))
-        calendar = _public_holidays(organization.country, organization.subdivision, years)
-        days.update(day for day in calendar if first <= day <= last)
-    for start_date, end_date in _CLOSURES.rows(
-        organization=organization.pk, first=first, last=last
-    ):
-        day = max(start_date, first)
-        while day <= min(end_date, last):
-            days.add(day)
-            day += timedelta(days=1)
-    return frozenset(days)
+    return together(_closed_days_read(organization, first, last))[0]
+
+
+def _closed_days_read(organization: Organization, first: date, last: date) -> Read:
+    """``closed_days``, to run with other reads."""
+
+    def closed(closures: list[tuple[date, date]]) -> frozenset[date]:
+        days: set[date] = set()
+        if organization.country:
+            years = tuple(range(first.year, last.year + 1))
+            calendar = _public_holidays(organization.country, organization.subdivision, years)
+            days.update(day for day in calendar if first <= day <= last)
+        for start_date, end_date in closures:
+            day = max(start_date, first)
+            while day <= min(end_date, last):
+                days.add(day)
+                day += timedelta(days=1)
+        return frozenset(days)
+
+    return _CLOSURES.read(organization=organization.pk, first=first, last=last).then(closed)
 
 
 @functools.lru_cache(maxsize=64)
@@ -216,7 +223,8 @@ def working_calendars(
     ids = [p.pk for p in practitioners]
     if not ids:
         return []
-    return _calendars(organization, ids, ("ids", len(ids)), {"ids": ids}, window, busy or {})
+    reads = _calendar_reads(("ids", len(ids)), {"ids": ids}, window)
+    return _calendars(organization, ids, together(*reads), busy or {})
 
 
 def _rule_text() -> Func:
@@ -300,29 +308,37 @@ _EXCEPTIONS = QueryTemplate(
 )
 
 
+def _calendar_reads(
+    among: tuple[str, int | None], values: dict, window: Interval
+) -> tuple[Read, Read, Read]:
+    """What the calendars of the practitioners ``among`` says (``_among``, with the
+    parameters ``values``) are made of: rules' services, rules, exceptions near ``window``."""
+    margin = timedelta(days=1)
+    return (
+        _RULE_SERVICES.read(among, **values),
+        _RULES.read(among, **values),
+        _EXCEPTIONS.read(among, **values, until=window.end + margin, since=window.start - margin),
+    )
+
+
 def _calendars(
     organization: Organization,
     ids: list[int],
-    among: tuple[str, int | None],
-    values: dict,
-    window: Interval,
+    fetched: list[list[tuple]],
     busy: dict[int, Sequence[Interval]],
 ) -> list[PractitionerCalendar]:
-    """Calendars of the practitioners ``ids``, whom the queries read as ``among`` says
-    (``_among``, with the parameters ``values``); three queries."""
-    margin = timedelta(days=1)
+    """Calendars of the practitioners ``ids`` from what their ``_calendar_reads`` fetched."""
+    rule_services, rules, exceptions = fetched
     only: dict[int, set[int]] = {}
-    for rule_id, service_id in _RULE_SERVICES.rows(among, **values):
+    for rule_id, service_id in rule_services:
         only.setdefault(rule_id, set()).add(service_id)
     weekly: dict[int, tuple[tuple[WeeklyRule, ...], str]] = {}
     parsed: dict[str, tuple] = {}
-    for practitioner_id, described, rule_ids in _RULES.rows(among, **values):
+    for practitioner_id, described, rule_ids in rules:
         weekly[practitioner_id] = _rules_and_zone(described, rule_ids, only, parsed)
     extra: dict[int, list[Interval]] = {pk: [] for pk in ids}
     time_off: dict[int, list[Interval]] = {pk: [] for pk in ids}
-    for practitioner_id, kind, start, end in _EXCEPTIONS.rows(
-        among, **values, until=window.end + margin, since=window.start - margin
-    ):
+    for practitioner_id, kind, start, end in exceptions:
         target = extra if kind == AvailabilityException.Kind.EXTRA else time_off
         target[practitioner_id].append(Interval(start, end))
     calendars = []
@@ -463,16 +479,26 @@ _NEEDS = QueryTemplate(
 )
 
 
-def _blocking_rows(
+def _blocking_read(
     practitioner_ids: list[int],
     since: datetime,
     until: datetime,
     patient: Patient | None,
     exclude_appointment_id: int | None,
-) -> tuple[dict[int, list[tuple[str, int, int]]], list[tuple[int, int]]]:
+) -> Read:
     """One query (``_blocking``): each practitioner's blocking appointments as ("start,end,…"
     in ticks, buffer before, buffer after) per service; and the patient's own."""
-    rows = _BLOCKING.rows(
+
+    def grouped(rows) -> tuple[dict[int, list[tuple[str, int, int]]], list[tuple[int, int]]]:
+        groups: dict[int, list[tuple[str, int, int]]] = {}
+        mine: list[tuple[int, int]] = []
+        for practitioner_id, before, after, times, *own in rows:
+            groups.setdefault(practitioner_id, []).append((times, before, after))
+            if own and own[0]:
+                mine.extend(_ticks_from_text(own[0]))
+        return groups, mine
+
+    return _BLOCKING.read(
         len(practitioner_ids),
         patient is not None,
         exclude_appointment_id is not None,
@@ -481,14 +507,7 @@ def _blocking_rows(
         exclude=exclude_appointment_id,
         since=since,
         until=until,
-    )
-    groups: dict[int, list[tuple[str, int, int]]] = {}
-    mine: list[tuple[int, int]] = []
-    for practitioner_id, before, after, times, *own in rows:
-        groups.setdefault(practitioner_id, []).append((times, before, after))
-        if own and own[0]:
-            mine.extend(_ticks_from_text(own[0]))
-    return groups, mine
+    ).then(grouped)
 
 
 # An any-practitioner search rarely needs everyone's appointments: a time is free as soon as
@@ -500,22 +519,24 @@ FIRST_LOADED = 24
 
 def _blocking_ticks(
     ids: list[int],
+    first_loaded: tuple[dict[int, list[tuple[str, int, int]]], list[tuple[int, int]]],
     since: datetime,
     until: datetime,
-    patient: Patient | None,
     exclude_appointment_id: int | None,
 ) -> tuple[dict[int, EpochIntervals], EpochIntervals]:
     """Blocking appointments: each practitioner's widened by the buffers of their service
-    (made into ticks when the engine reads them), and the patient's as they are."""
+    (made into ticks when the engine reads them), and the patient's as they are.
+    ``first_loaded``: what ``_blocking_read`` found for the first ``FIRST_LOADED`` of ``ids``
+    (with the patient's); the others' are read when the engine first asks for them."""
     first, rest = ids[:FIRST_LOADED], ids[FIRST_LOADED:]
-    groups, mine = _blocking_rows(first, since, until, patient, exclude_appointment_id)
+    groups, mine = first_loaded
     busy = {
         pk: EpochIntervals.lazy(functools.partial(_buffered_ticks, groups.get(pk, [])))
         for pk in first
     }
     if rest:
         later = functools.cache(
-            functools.partial(_blocking_rows, rest, since, until, None, exclude_appointment_id)
+            lambda: together(_blocking_read(rest, since, until, None, exclude_appointment_id))[0]
         )
         for pk in rest:
             busy[pk] = EpochIntervals.lazy(functools.partial(_loaded_later, later, pk))
@@ -538,12 +559,23 @@ def slot_inputs(
     exclude_appointment_id: int | None = None,
 ) -> tuple[SlotQuery, list[PractitionerCalendar]]:
     """The engine's inputs for ``service`` in ``window``: 7–9 queries whatever the range or
-    the number of practitioners, and one more if the engine reads the appointments of
-    practitioners after the first ``FIRST_LOADED``."""
+    the number of practitioners, in two round trips on PostgreSQL (``together``), and one
+    more query if the engine reads the appointments of practitioners after the first
+    ``FIRST_LOADED``."""
     chosen = None if practitioner_ids is None else list(practitioner_ids)
     count = None if chosen is None else len(chosen)
     values = {"organization": organization.pk, "service": service.pk, "chosen": chosen}
-    ids = [pk for (pk,) in _BOOKABLE.rows(count, **values)] if count != 0 else []
+    margin = timedelta(days=1)
+    since, until = window.start - margin, window.end + margin
+    # Who may be booked, what the service needs and the closed days.
+    bookable, needs, closed = together(
+        _BOOKABLE.read(count, **values) if count != 0 else None,
+        _NEEDS.read(service=service.pk),
+        _closed_days_read(
+            organization, window.start.date() - timedelta(days=1), window.end.date() + margin
+        ),
+    )
+    ids = [pk for (pk,) in bookable or ()]
     # Many practitioners: a subquery rather than a parameter each; a few: their ids, which
     # the database plans (and Django builds) faster.
     if len(ids) <= FIRST_LOADED:
@@ -551,12 +583,14 @@ def slot_inputs(
         values["ids"] = ids
     else:
         among = ("bookable", count)
-    margin = timedelta(days=1)
-    since, until = window.start - margin, window.end + margin
-    busy, patient_busy = _blocking_ticks(ids, since, until, patient, exclude_appointment_id)
-    calendars = _calendars(organization, ids, among, values, window, busy) if ids else []
+    # Then their appointments (the first ones') and their calendars.
+    first_loaded, *calendar_rows = together(
+        _blocking_read(ids[:FIRST_LOADED], since, until, patient, exclude_appointment_id),
+        *(_calendar_reads(among, values, window) if ids else ()),
+    )
+    busy, patient_busy = _blocking_ticks(ids, first_loaded, since, until, exclude_appointment_id)
+    calendars = _calendars(organization, ids, calendar_rows, busy) if ids else []
 
-    needs = _NEEDS.rows(service=service.pk)
     resources: list[ResourceCalendar] = []
     if needs:
         candidates = Resource.objects.filter(
@@ -583,7 +617,6 @@ def slot_inputs(
             for r in candidates.order_by("pk")
         ]
 
-    local_first = window.start.date() - timedelta(days=1)
     query = SlotQuery(
         service_id=service.pk,
         duration=timedelta(minutes=service.duration_minutes),
@@ -593,7 +626,7 @@ def slot_inputs(
         buffer_after=timedelta(minutes=service.buffer_after_minutes),
         min_notice=timedelta(minutes=service.min_notice_minutes),
         horizon=timedelta(days=service.booking_horizon_days),
-        closed_days=closed_days(organization, local_first, window.end.date() + margin),
+        closed_days=closed,
         patient_busy=patient_busy,
         resource_needs=tuple(needs),
         resources=tuple(resources),

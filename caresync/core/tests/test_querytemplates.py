@@ -5,7 +5,7 @@ from django.db.models import BigIntegerField, CharField, DateTimeField, F, Q
 
 from caresync.accounts.models import Membership, User
 from caresync.accounts.tests.factories import MembershipFactory, UserFactory
-from caresync.core.querytemplates import Param, QueryTemplate
+from caresync.core.querytemplates import Param, QueryTemplate, together
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +136,69 @@ def test_on_postgresql_a_template_runs_as_a_statement_prepared_once_per_connecti
             ['%"accounts_user"."date_joined" < ($1)%'],
         )
         assert cursor.fetchall() == [(3,)]  # one statement, parsed once, run three times
+
+
+def test_reads_together_give_what_each_gives_alone(users, django_assert_num_queries):
+    User.objects.filter(pk=users[1].pk).update(is_active=False)
+    template = QueryTemplate(_users)
+    nobody = QueryTemplate(lambda: User.objects.filter(pk__in=[]).values_list("email"))
+    joined = JOINED + timedelta(days=3)
+    ids = [users[1].pk, users[2].pk]
+    with django_assert_num_queries(2):  # each read is still a query of its own
+        found = together(
+            template.read(None, True, joined=joined),
+            None,
+            template.read(len(ids), False, joined=joined, ids=ids).then(len),
+            nobody.read(),
+        )
+    assert found == [
+        template.rows(None, True, joined=joined),
+        None,
+        len(template.rows(len(ids), False, joined=joined, ids=ids)),
+        [],
+    ]
+
+
+def test_on_postgresql_reads_together_share_one_round_trip(users, monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("psycopg's pipeline mode is PostgreSQL's")
+    connection.ensure_connection()
+    raw = type(connection.connection)
+    pipelines = []
+    real = raw.pipeline
+
+    def counted(self):
+        pipelines.append(self)
+        return real(self)
+
+    monkeypatch.setattr(raw, "pipeline", counted)
+    template = QueryTemplate(_users)
+    first, second = together(
+        template.read(None, False, joined=JOINED + timedelta(days=1)),
+        template.read(None, False, joined=JOINED + timedelta(days=2)),
+    )
+    assert len(pipelines) == 1
+    assert [email for email, *_ in first] == ["u0@example.test"]
+    assert [email for email, *_ in second] == ["u0@example.test", "u1@example.test"]
+
+
+def test_on_postgresql_a_failing_read_together_with_others_raises_and_spoils_nothing(users):
+    from django.db import DatabaseError, connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("psycopg's pipeline mode is PostgreSQL's")
+    template = QueryTemplate(_users)
+    broken = QueryTemplate(  # a text value for a number column: the database refuses it
+        lambda: User.objects.filter(pk=Param("pk", CharField())).values_list("email")
+    )
+    with pytest.raises(DatabaseError), transaction.atomic():
+        together(
+            template.read(None, False, joined=JOINED),
+            broken.read(pk="not a number"),
+            template.read(None, False, joined=JOINED),
+        )
+    assert template.rows(None, False, joined=JOINED + timedelta(days=1)) == [
+        ("u0@example.test", JOINED, True)
+    ]

@@ -13,7 +13,7 @@ from caresync.accounts.permissions import ActorScopedViewMixin, request_actor
 from caresync.accounts.selectors import require_organization
 from caresync.core import policy
 from caresync.core.errors import ApplicationError
-from caresync.core.querytemplates import ScopedLookup
+from caresync.core.querytemplates import ScopedLookup, together
 from caresync.core.rest import StrictSerializer
 from caresync.directory.selectors import patient_list, practitioner_list, service_list
 from caresync.scheduling.api.idempotency import booking_response
@@ -58,6 +58,12 @@ class AppointmentOutput(serializers.ModelSerializer):
 _PATIENT = ScopedLookup(patient_list)
 _SERVICE = ScopedLookup(service_list)
 _PRACTITIONER = ScopedLookup(practitioner_list, is_active=True)
+
+
+def _refuse_unless_found(pk, practitioner) -> None:
+    """The practitioner a client chose (``pk``; None: any) must be one it may book."""
+    if pk is not None and practitioner is None:
+        raise ApplicationError("Practitioner not found.", code="not_found", status_code=404)
 
 
 class AppointmentBookInput(StrictSerializer):
@@ -200,18 +206,22 @@ class AppointmentViewSet(
 
     def _book(self, actor, fields):
         organization = require_organization(actor)
-        if "patient" in fields:
-            patient = _PATIENT.get(actor=actor, pk=fields["patient"])
-        elif policy.PATIENT in actor.roles:
-            patient = patient_list(actor=actor).first()
-        else:
+        if "patient" not in fields and policy.PATIENT not in actor.roles:
             raise ApplicationError(
                 "Choose the patient.",
                 code="validation_error",
                 fields={"patient": [{"code": "required", "message": "This field is required."}]},
             )
-        service = _SERVICE.get(actor=actor, pk=fields["service"])
-        practitioner = self._practitioner(actor, fields.get("practitioner"))
+        chosen = fields.get("practitioner")
+        # The three in one round trip.
+        patient, service, practitioner = together(
+            _PATIENT.read(actor=actor, pk=fields["patient"]) if "patient" in fields else None,
+            _SERVICE.read(actor=actor, pk=fields["service"]),
+            None if chosen is None else _PRACTITIONER.read(actor=actor, pk=chosen),
+        )
+        if "patient" not in fields:  # patients booking for themselves
+            patient = patient_list(actor=actor).first()
+        _refuse_unless_found(chosen, practitioner)
         if patient is None or service is None:
             raise ApplicationError(
                 "Patient or service not found.", code="not_found", status_code=404
@@ -232,11 +242,8 @@ class AppointmentViewSet(
         return self._transition(request, "cancel")
 
     def _practitioner(self, actor, pk):
-        if pk is None:
-            return None
-        practitioner = _PRACTITIONER.get(actor=actor, pk=pk)
-        if practitioner is None:
-            raise ApplicationError("Practitioner not found.", code="not_found", status_code=404)
+        practitioner = None if pk is None else _PRACTITIONER.get(actor=actor, pk=pk)
+        _refuse_unless_found(pk, practitioner)
         return practitioner
 
     def _move(self, request, *, propose: bool):
