@@ -30,7 +30,7 @@ from caresync.accounts.services import (
     user_profile_update,
 )
 from caresync.core.errors import ApplicationError
-from caresync.core.rest import StrictModelSerializer, StrictSerializer
+from caresync.core.rest import ModelSerializer, StrictModelSerializer, StrictSerializer
 from caresync.core.throttling import ScopedRateThrottle
 
 
@@ -47,7 +47,7 @@ class PublicEndpoint(AllowAny):
 # --- Me ------------------------------------------------------------------------------
 
 
-class MembershipOutput(serializers.ModelSerializer):
+class MembershipOutput(ModelSerializer):
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     organization_name = serializers.CharField(source="organization.name", read_only=True)
 
@@ -56,7 +56,7 @@ class MembershipOutput(serializers.ModelSerializer):
         fields = ["id", "organization", "organization_name", "role", "practitioner_kind"]
 
 
-class MeOutput(serializers.ModelSerializer):
+class MeOutput(ModelSerializer):
     memberships = serializers.SerializerMethodField()
     roles = serializers.SerializerMethodField()
 
@@ -124,7 +124,7 @@ class MeView(APIView):
 # --- Organizations ----------------------------------------------------------------------
 
 
-class OrganizationOutput(serializers.ModelSerializer):
+class OrganizationOutput(ModelSerializer):
     class Meta:
         model = Organization
         fields = [
@@ -245,7 +245,7 @@ class OrganizationViewSet(
 # --- Members ------------------------------------------------------------------------------
 
 
-class MemberOutput(serializers.ModelSerializer):
+class MemberOutput(ModelSerializer):
     email = serializers.EmailField(source="user.email", read_only=True)
     first_name = serializers.CharField(source="user.first_name", read_only=True)
     last_name = serializers.CharField(source="user.last_name", read_only=True)

@@ -14,7 +14,7 @@ from caresync.accounts.permissions import ActorScopedViewMixin, request_actor
 from caresync.core.audit import audit_record
 from caresync.core.break_glass import break_glass_list, break_glass_review
 from caresync.core.models import AuditEvent, BreakGlassAccess
-from caresync.core.rest import StrictSerializer
+from caresync.core.rest import ModelSerializer, StrictSerializer
 from caresync.core.selectors import audit_event_list
 
 
@@ -31,7 +31,7 @@ class AuditEventFilter(django_filters.FilterSet):
         fields = ["actor", "patient", "action", "object_type", "since", "until"]
 
 
-class AuditEventOutput(serializers.ModelSerializer):
+class AuditEventOutput(ModelSerializer):
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:
@@ -140,7 +140,7 @@ def audit_csv_response(*, actor, events, filters: dict) -> StreamingHttpResponse
 # --- Break-glass review -----------------------------------------------------------------
 
 
-class BreakGlassOutput(serializers.ModelSerializer):
+class BreakGlassOutput(ModelSerializer):
     actor = serializers.EmailField(source="actor.email", read_only=True)
     reviewed_by = serializers.EmailField(source="reviewed_by.email", read_only=True, default=None)
 

@@ -96,11 +96,27 @@ class _Compiled:
             for param in self.params
         ]
 
+    @cached_property
+    def _converters(self) -> dict | None:
+        """The converters of the selected columns, which ``results_iter`` would work out again
+        on every call (None: composite fields, left to ``results_iter``)."""
+        compiler = self.compiler
+        columns = [column[0] for column in compiler.select[: compiler.col_count]]
+        if compiler.has_composite_fields(columns):
+            return None
+        return compiler.get_converters(columns)
+
     def converted(self, fetched: list[tuple]) -> list[tuple]:
         """Fetched rows converted as the queryset converts them."""
-        if self.compiler.has_extra_select:
-            fetched = [row[: self.compiler.col_count] for row in fetched]
-        return list(self.compiler.results_iter(results=[fetched], tuple_expected=True))
+        compiler = self.compiler
+        if compiler.has_extra_select:
+            fetched = [row[: compiler.col_count] for row in fetched]
+        converters = self._converters
+        if converters is None:
+            return list(compiler.results_iter(results=[fetched], tuple_expected=True))
+        if converters:
+            fetched = compiler.apply_converters(fetched, converters)
+        return [tuple(row) for row in fetched]
 
     def instances(self, fetched: list[tuple]) -> list[Model]:
         """Fetched rows as model instances, with their ``select_related`` ones."""

@@ -1,4 +1,6 @@
-"""Shared REST building blocks: pagination and strict serializers (referenced by settings)."""
+"""Shared REST building blocks: pagination and serializers (referenced by settings)."""
+
+import copy
 
 from django.conf import settings
 from rest_framework import pagination, serializers
@@ -31,9 +33,23 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)
 
 
+class ModelSerializer(serializers.ModelSerializer):
+    """DRF's, but the fields it works out from the model (a tenth of a millisecond each, for
+    every serializer made: every response) are worked out once per class, then copied for
+    each serializer as DRF copies declared fields. They depend on the class alone."""
+
+    def get_fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_fields_built")
+        if built is None:
+            built = super().get_fields()
+            cls._fields_built = built
+        return copy.deepcopy(built)
+
+
 class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
     pass
 
 
-class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class StrictModelSerializer(StrictFieldsMixin, ModelSerializer):
     pass

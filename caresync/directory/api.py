@@ -16,7 +16,7 @@ from caresync.accounts.selectors import require_organization
 from caresync.core.api import BreakGlassOutput
 from caresync.core.break_glass import break_glass_open
 from caresync.core.errors import ApplicationError
-from caresync.core.rest import StrictModelSerializer, StrictSerializer
+from caresync.core.rest import ModelSerializer, StrictModelSerializer, StrictSerializer
 from caresync.directory.models import (
     PATIENT_EDITABLE_FIELDS,
     CareTeamMember,
@@ -109,7 +109,7 @@ class BreakGlassInput(StrictSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class CareTeamOutput(serializers.ModelSerializer):
+class CareTeamOutput(ModelSerializer):
     practitioner_name = serializers.CharField(source="practitioner.__str__", read_only=True)
 
     class Meta:
@@ -414,7 +414,7 @@ class DoctorViewSet(PractitionerViewSet):
 # --- Services, locations, resources -------------------------------------------------------
 
 
-class ResourceNeedSerializer(serializers.ModelSerializer):
+class ResourceNeedSerializer(ModelSerializer):
     class Meta:
         model = ServiceResourceNeed
         fields = ["kind", "modality"]
@@ -572,7 +572,7 @@ class ResourceViewSet(OrganizationOwnedViewSet):
         return resource_list(actor=actor)
 
 
-class WebhookLogSerializer(serializers.ModelSerializer):
+class WebhookLogSerializer(ModelSerializer):
     class Meta:
         model = WebhookLog
         fields = [

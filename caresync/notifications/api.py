@@ -7,14 +7,14 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from caresync.accounts.permissions import request_actor
-from caresync.core.rest import StrictSerializer
+from caresync.core.rest import ModelSerializer, StrictSerializer
 from caresync.directory.selectors import patient_reads_record
 from caresync.notifications.models import Notification
 from caresync.notifications.selectors import notification_inbox
 from caresync.notifications.services import notifications_mark_read
 
 
-class NotificationOutput(serializers.ModelSerializer):
+class NotificationOutput(ModelSerializer):
     title = serializers.CharField(source="subject")
     unread = serializers.SerializerMethodField()
 

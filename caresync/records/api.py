@@ -16,7 +16,7 @@ from caresync.accounts.permissions import request_actor
 from caresync.core import policy
 from caresync.core.errors import ApplicationError
 from caresync.core.policy import Actor, authorize
-from caresync.core.rest import StrictSerializer
+from caresync.core.rest import ModelSerializer, StrictSerializer
 from caresync.directory.selectors import patient_list
 from caresync.records.models import (
     Attachment,
@@ -133,7 +133,7 @@ class VersionOutput(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class AttachmentSummary(serializers.ModelSerializer):
+class AttachmentSummary(ModelSerializer):
     name = serializers.CharField(source="original_name")
     download_url = serializers.SerializerMethodField()
 
@@ -176,7 +176,7 @@ class MedicationSerializer(StrictSerializer):
     stop = serializers.DateField(required=False, allow_null=True)
 
 
-class MedicalRecordOutput(serializers.ModelSerializer):
+class MedicalRecordOutput(ModelSerializer):
     patient_name = serializers.CharField(source="patient.display_name", read_only=True)
     practitioner_name = serializers.CharField(source="practitioner.__str__", read_only=True)
     attachments = serializers.SerializerMethodField()
@@ -416,7 +416,7 @@ class VersionsView(generics.ListAPIView):
 # --- Clinical notes ---------------------------------------------------------------------------
 
 
-class ClinicalNoteOutput(serializers.ModelSerializer):
+class ClinicalNoteOutput(ModelSerializer):
     patient_name = serializers.CharField(source="patient.display_name", read_only=True)
     author_name = serializers.CharField(source="author.__str__", read_only=True)
     attachments = serializers.SerializerMethodField()
@@ -638,7 +638,7 @@ class ClinicalNoteViewSet(ReadAuditedMixin, viewsets.ModelViewSet):
 # --- Attachments -------------------------------------------------------------------------------
 
 
-class AttachmentOutput(serializers.ModelSerializer):
+class AttachmentOutput(ModelSerializer):
     name = serializers.CharField(source="original_name")
     uploaded_by_name = serializers.CharField(source="uploaded_by.__str__", read_only=True)
     download_url = serializers.SerializerMethodField()
@@ -820,7 +820,7 @@ def attachment_response(attachment: Attachment, *, inline: bool = False) -> File
 # --- ICD-10 and staff grants ------------------------------------------------------------------
 
 
-class IcdCodeOutput(serializers.ModelSerializer):
+class IcdCodeOutput(ModelSerializer):
     class Meta:
         model = IcdCode
         fields = ["code", "title", "chapter", "block", "is_leaf"]
@@ -840,7 +840,7 @@ class Icd10SearchView(APIView):
         return Response({"results": IcdCodeOutput(icd10_search(query=query), many=True).data})
 
 
-class GrantOutput(serializers.ModelSerializer):
+class GrantOutput(ModelSerializer):
     user_email = serializers.EmailField(source="user.email", read_only=True)
     active = serializers.SerializerMethodField()
 

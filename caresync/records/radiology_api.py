@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from caresync.accounts.permissions import request_actor
 from caresync.core.errors import ApplicationError
 from caresync.core.policy import authorize
-from caresync.core.rest import StrictSerializer
+from caresync.core.rest import ModelSerializer, StrictSerializer
 from caresync.directory.models import Practitioner
 from caresync.records.api import (
     AttachmentOutput,
@@ -49,7 +49,7 @@ CONTENT = (
 )
 
 
-class RadiologyReportOutput(serializers.ModelSerializer):
+class RadiologyReportOutput(ModelSerializer):
     radiologist = serializers.CharField(source="radiologist.__str__", default="")
     reviewer = serializers.CharField(source="reviewer.__str__", default="")
     referring_doctor = serializers.CharField(source="referring_doctor.__str__", default="")

@@ -14,7 +14,7 @@ from caresync.accounts.selectors import require_organization
 from caresync.core import policy
 from caresync.core.errors import ApplicationError
 from caresync.core.querytemplates import ScopedLookup, together
-from caresync.core.rest import StrictSerializer
+from caresync.core.rest import ModelSerializer, StrictSerializer
 from caresync.directory.selectors import patient_list, practitioner_list, service_list
 from caresync.scheduling.api.idempotency import booking_response
 from caresync.scheduling.models import Appointment
@@ -28,7 +28,7 @@ from caresync.scheduling.services import (
 from caresync.scheduling.slots import local_instant
 
 
-class AppointmentOutput(serializers.ModelSerializer):
+class AppointmentOutput(ModelSerializer):
     service_name = serializers.CharField(source="service.name", read_only=True)
     practitioner_name = serializers.CharField(source="practitioner.__str__", read_only=True)
     patient_name = serializers.CharField(source="patient.display_name", read_only=True)

@@ -19,7 +19,7 @@ from caresync.accounts.selectors import require_organization
 from caresync.core import policy
 from caresync.core.errors import ApplicationError
 from caresync.core.policy import authorize
-from caresync.core.rest import StrictModelSerializer
+from caresync.core.rest import ModelSerializer, StrictModelSerializer
 from caresync.directory.models import Location, Practitioner, Service
 from caresync.directory.selectors import (
     location_list,
@@ -387,7 +387,7 @@ class ClosureViewSet(_ScheduleViewSet):
 # --- Seed 002: /doctors/{id}/schedules|appointments|available-slots/ ------------------------
 
 
-class ScheduleOutput(serializers.ModelSerializer):
+class ScheduleOutput(ModelSerializer):
     """Seed 002's DoctorSchedule (``day_of_week``, ``start_time``, ``end_time``,
     ``is_available``) with CareSync's rule fields."""
 

@@ -11,7 +11,7 @@ from caresync.accounts.selectors import require_organization
 from caresync.core import policy
 from caresync.core.errors import ApplicationError
 from caresync.core.policy import Actor
-from caresync.core.rest import StrictSerializer
+from caresync.core.rest import ModelSerializer, StrictSerializer
 from caresync.directory.selectors import (
     patient_list,
     patient_reads_record,
@@ -29,13 +29,13 @@ from caresync.scheduling.services import (
 )
 
 
-class OccurrenceOutput(serializers.ModelSerializer):
+class OccurrenceOutput(ModelSerializer):
     class Meta:
         model = Appointment
         fields = ["id", "start", "end", "status"]
 
 
-class AppointmentSeriesOutput(serializers.ModelSerializer):
+class AppointmentSeriesOutput(ModelSerializer):
     service_name = serializers.CharField(source="service.name", read_only=True)
     practitioner_name = serializers.CharField(source="practitioner.__str__", read_only=True)
     patient_name = serializers.CharField(source="patient.display_name", read_only=True)

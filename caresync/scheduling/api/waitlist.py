@@ -11,7 +11,7 @@ from caresync.accounts.selectors import require_organization
 from caresync.core import policy
 from caresync.core.errors import ApplicationError
 from caresync.core.policy import Actor, authorize
-from caresync.core.rest import StrictSerializer
+from caresync.core.rest import ModelSerializer, StrictSerializer
 from caresync.directory.selectors import (
     patient_list,
     patient_reads_record,
@@ -28,7 +28,7 @@ from caresync.scheduling.waitlist_selectors import (
 )
 
 
-class WaitlistOfferOutput(serializers.ModelSerializer):
+class WaitlistOfferOutput(ModelSerializer):
     practitioner_name = serializers.CharField(source="practitioner.__str__", read_only=True)
 
     class Meta:
@@ -47,7 +47,7 @@ class WaitlistOfferOutput(serializers.ModelSerializer):
         ]
 
 
-class WaitlistEntryOutput(serializers.ModelSerializer):
+class WaitlistEntryOutput(ModelSerializer):
     patient_name = serializers.CharField(source="patient.display_name", read_only=True)
     service_name = serializers.CharField(source="service.name", read_only=True)
     practitioner_name = serializers.CharField(
