@@ -1,6 +1,11 @@
+"""WSGI entry point (gunicorn in production)."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caresync.settings")
-application = get_wsgi_application()
+
+from caresync.core.heap import FreezeAfterWarmUp  # noqa: E402
+
+application = FreezeAfterWarmUp(get_wsgi_application())
