@@ -228,25 +228,28 @@ def working_calendars(
 
 
 def _rule_text() -> Func:
-    """A rule as "weekday start end first-day last-day zone" ("-": no date)."""
+    """A rule as "weekday start end first-day last-day zone location" ("-": no date)."""
     return Func(
         *(Cast(name, CharField()) for name in ("weekday", "start_time", "end_time")),
         Coalesce(Cast("effective_from", CharField()), Value("-")),
         Coalesce(Cast("effective_to", CharField()), Value("-")),
         F("location__time_zone"),
+        Cast("location_id", CharField()),
         template="(%(expressions)s)",
         arg_joiner=" || ' ' || ",
         output_field=TextField(),
     )
 
 
-def _parse_rules(described: str) -> tuple[list[tuple], bool, tuple[WeeklyRule, ...], str]:
+def _parse_rules(
+    described: str,
+) -> tuple[list[tuple], bool, tuple[WeeklyRule, ...], str, tuple[int, ...]]:
     """``_rule_text``s joined by commas: each rule's fields in that order, whether two start
-    on the same weekday and time, and the rules in (weekday, start) order with the zone of
-    the first one's location."""
+    on the same weekday and time, the rules in (weekday, start) order with the zone of the
+    first one's location, and the rules' locations in that order."""
     fields = []
     for text in described.split(","):
-        weekday, start, end, first, last, zone = text.split(" ")
+        weekday, start, end, first, last, zone, location = text.split(" ")
         fields.append(
             (
                 int(weekday),
@@ -255,32 +258,36 @@ def _parse_rules(described: str) -> tuple[list[tuple], bool, tuple[WeeklyRule, .
                 None if first == "-" else date.fromisoformat(first),
                 None if last == "-" else date.fromisoformat(last),
                 zone,
+                int(location),
             )
         )
     ordered = sorted(fields, key=lambda rule: rule[:2])
     ties = len({rule[:2] for rule in fields}) < len(fields)
-    return fields, ties, tuple(WeeklyRule(*rule[:5]) for rule in ordered), ordered[0][5]
+    rules = tuple(WeeklyRule(*rule[:5]) for rule in ordered)
+    return fields, ties, rules, ordered[0][5], tuple(rule[6] for rule in ordered)
 
 
 def _rules_and_zone(
     described: str, rule_ids: str, only: dict[int, set[int]], parsed: dict[str, tuple]
-) -> tuple[tuple[WeeklyRule, ...], str]:
-    """A practitioner's rules in (weekday, start, id) order and the zone of the first one's
-    location, from their ``_rule_text``s and ids (joined in the same order). Practitioners
-    mostly share their hours: ``parsed`` keeps what was read for the same text."""
+) -> tuple[tuple[WeeklyRule, ...], str, tuple[int, ...]]:
+    """A practitioner's rules in (weekday, start, id) order, the zone of the first one's
+    location and each rule's location, from their ``_rule_text``s and ids (joined in the
+    same order). Practitioners mostly share their hours: ``parsed`` keeps what was read for
+    the same text."""
     shared = parsed.get(described)
     if shared is None:
         shared = parsed[described] = _parse_rules(described)
-    fields, ties, rules, zone = shared
+    fields, ties, rules, zone, locations = shared
     ids = [int(pk) for pk in rule_ids.split(",")] if ties or only else []
     if not ties and only.keys().isdisjoint(ids):
-        return rules, zone
+        return rules, zone, locations
     found = sorted(zip(fields, ids, strict=True), key=lambda rule: (*rule[0][:2], rule[1]))
     return (
         tuple(
             WeeklyRule(*rule[:5], frozenset(only[pk]) if pk in only else None) for rule, pk in found
         ),
         found[0][0][5],
+        tuple(rule[6] for rule, _ in found),
     )
 
 
@@ -332,7 +339,7 @@ def _calendars(
     only: dict[int, set[int]] = {}
     for rule_id, service_id in rule_services:
         only.setdefault(rule_id, set()).add(service_id)
-    weekly: dict[int, tuple[tuple[WeeklyRule, ...], str]] = {}
+    weekly: dict[int, tuple[tuple[WeeklyRule, ...], str, tuple[int, ...]]] = {}
     parsed: dict[str, tuple] = {}
     for practitioner_id, described, rule_ids in rules:
         weekly[practitioner_id] = _rules_and_zone(described, rule_ids, only, parsed)
@@ -344,7 +351,7 @@ def _calendars(
     calendars = []
     for pk in ids:
         own = busy.get(pk, ())
-        rules, zone = weekly.get(pk, ((), organization.time_zone))
+        rules, zone, locations = weekly.get(pk, ((), organization.time_zone, ()))
         calendars.append(
             PractitionerCalendar(
                 practitioner_id=pk,
@@ -353,6 +360,7 @@ def _calendars(
                 extra=tuple(extra[pk]),
                 time_off=tuple(time_off[pk]),
                 busy=own if isinstance(own, EpochIntervals) else tuple(own),
+                locations=locations,
             )
         )
     return calendars

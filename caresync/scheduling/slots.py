@@ -132,6 +132,20 @@ class PractitionerCalendar:
     extra: Sequence[Interval] = ()  # extra availability (exceptions that add hours)
     time_off: Sequence[Interval] = ()  # leave, meetings
     busy: Sequence[Interval] = ()  # blocking appointments, with their own buffers
+    locations: tuple[int, ...] = ()  # each rule's location (by id), in the rules' order
+
+    def location_at(self, local_start: datetime, local_end: datetime) -> int | None:
+        """Where the practitioner works at that local time: the location of the first weekly
+        rule covering it, else (extra hours) of their first rule of the week."""
+        day = local_start.date()
+        for rule, location in zip(self.rules, self.locations, strict=True):
+            if (
+                rule.applies(day, None)
+                and rule.start <= local_start.time()
+                and local_end.time() <= rule.end
+            ):
+                return location
+        return self.locations[0] if self.locations else None
 
 
 @dataclass(frozen=True)

@@ -8,27 +8,19 @@ from functools import wraps
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import (
-    Case,
     Count,
-    IntegerField,
-    Q,
-    TimeField,
-    Value,
-    When,
 )
 from django.utils import timezone
 
 from caresync.accounts.models import Organization, User
 from caresync.core.audit import audit_record
 from caresync.core.errors import ApplicationError
-from caresync.core.querytemplates import ID, Param, QueryTemplate
 from caresync.directory.models import Patient, Practitioner, Service
 from caresync.notifications.outbox import domain_event_record
 from caresync.scheduling.models import (
     Appointment,
     AppointmentEvent,
     AppointmentResource,
-    AvailabilityRule,
 )
 from caresync.scheduling.selectors import slot_inputs
 from caresync.scheduling.slots import Interval, Slot, slot_times, slots_for
@@ -252,9 +244,10 @@ def _free_slot(
     now: datetime,
     moving: Appointment | None = None,
     duration: timedelta | None = None,
-) -> Slot:
+) -> tuple[Slot, int | None]:
     """The slot at ``start`` (the least-loaded free practitioner when several are), read
-    inside the booking transaction. Taken: 409 with alternatives; not a bookable time: 400.
+    inside the booking transaction, and the location where the practitioner works then.
+    Taken: 409 with alternatives; not a bookable time: 400.
     ``moving``: an appointment being moved, whose own time does not count as taken;
     ``duration``: instead of the service's (a visit resized on the calendar)."""
     duration = duration or timedelta(minutes=service.duration_minutes)
@@ -271,7 +264,9 @@ def _free_slot(
     query = replace(query, duration=duration)
     candidates = [s for s in slots_for(query, calendars) if s.start == start]
     if candidates:
-        return _least_loaded(candidates, organization)
+        slot = _least_loaded(candidates, organization)
+        (calendar,) = (c for c in calendars if c.practitioner_id == slot.practitioner_id)
+        return slot, calendar.location_at(slot.local_start, slot.local_end)
     if practitioner_ids and not calendars:  # nobody asked for offers the service
         _refuse_not_offering()
     free_world = replace(query, patient_busy=(), resources=(), resource_needs=())
@@ -290,40 +285,6 @@ def _free_slot(
         code="outside_availability",
         fields={"start": [{"code": "outside_availability", "message": "Not a bookable time."}]},
     )
-
-
-# The practitioner's weekly rule covering a local time first, then their first rule.
-_LOCATION = QueryTemplate(
-    lambda: (
-        AvailabilityRule.objects.filter(practitioner_id=Param("practitioner", ID))
-        .annotate(
-            covering=Case(
-                When(
-                    Q(weekday=Param("weekday", IntegerField()))
-                    & Q(start_time__lte=Param("start", TimeField()))
-                    & Q(end_time__gte=Param("end", TimeField())),
-                    then=Value(0),
-                ),
-                default=Value(1),
-            )
-        )
-        .order_by("covering", "start_time", "pk")
-        .values_list("location_id")[:1]
-    )
-)
-
-
-def _location_for(practitioner_id: int, slot: Slot):
-    """The location of the practitioner's weekly rule covering the slot's local time (the
-    first rule's location when extra hours cover it instead)."""
-    local_start, local_end = slot.local_start, slot.local_end
-    found = _LOCATION.rows(
-        practitioner=practitioner_id,
-        weekday=local_start.weekday(),
-        start=local_start.time(),
-        end=local_end.time(),
-    )
-    return found[0][0] if found else None
 
 
 class _LostRace(Exception):
@@ -407,7 +368,7 @@ def appointment_book(
         raise ApplicationError("Patient not found.", code="not_found", status_code=404)
     _refuse_outside_window(service, start, now)
     practitioner_ids = [practitioner.pk] if practitioner else None
-    slot = _free_slot(
+    slot, location_id = _free_slot(
         organization=organization,
         service=service,
         patient=patient,
@@ -429,7 +390,7 @@ def appointment_book(
             patient=patient,
             practitioner_id=slot.practitioner_id,
             service=service,
-            location_id=_location_for(slot.practitioner_id, slot),
+            location_id=location_id,
             start=slot.start,
             end=slot.end,
             status=S.REQUESTED if needs_approval else S.SCHEDULED,
@@ -511,7 +472,7 @@ def appointment_reschedule(
             fields={"start": [{"code": "unchanged", "message": "Choose a different time."}]},
         )
     _refuse_outside_window(service, start, now)
-    slot = _free_slot(
+    slot, location_id = _free_slot(
         organization=appointment.organization,
         service=service,
         patient=appointment.patient,
@@ -525,7 +486,7 @@ def appointment_reschedule(
     old_practitioner_id, old_end = appointment.practitioner_id, appointment.end
     appointment.start, appointment.end = slot.start, slot.end
     appointment.practitioner_id = slot.practitioner_id
-    appointment.location_id = _location_for(slot.practitioner_id, slot)
+    appointment.location_id = location_id
     appointment.status = S.PROPOSED if propose else RESCHEDULABLE[appointment.status]
     with _refusing_lost_races(
         organization=appointment.organization,
@@ -535,7 +496,9 @@ def appointment_reschedule(
         patient=appointment.patient,
         now=now,
     ):
-        appointment.save(update_fields=["start", "end", "practitioner", "status", "updated_at"])
+        appointment.save(
+            update_fields=["start", "end", "practitioner", "location", "status", "updated_at"]
+        )
         appointment.resource_holds.all().delete()
         _hold_resources(appointment, slot.resource_ids)
     _record(

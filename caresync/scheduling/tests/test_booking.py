@@ -32,6 +32,47 @@ def test_booking_creates_a_scheduled_appointment_with_history_and_audit(clinic):
     ).exists()
 
 
+def test_the_appointment_is_where_the_practitioner_works_at_that_time(clinic):
+    from datetime import time
+
+    from caresync.directory.services import location_save
+    from caresync.scheduling.services import (
+        appointment_reschedule,
+        availability_exception_save,
+        availability_rule_save,
+    )
+
+    branch = location_save(
+        actor=None,
+        organization=clinic.tenant.organization,
+        name="Branch",
+        time_zone="Australia/Sydney",
+    )
+    availability_rule_save(  # Saturdays at the branch
+        actor=None,
+        practitioner=clinic.doctor,
+        location=branch,
+        weekday=5,
+        start_time=time(9),
+        end_time=time(13),
+    )
+    availability_exception_save(  # extra hours on Sunday, under no weekly rule
+        actor=None,
+        practitioner=clinic.doctor,
+        kind="extra",
+        start=at(9, day=6),
+        end=at(12, day=6),
+    )
+    monday = book(clinic, at(10))
+    assert monday.location == clinic.location
+    assert book(clinic, at(10, day=5), patient=clinic.other_patient).location == branch
+    # Extra hours: where the week's first rule is (Monday's, at the main clinic).
+    assert book(clinic, at(10, day=6), patient=clinic.other_patient).location == clinic.location
+    appointment_reschedule(actor=None, appointment=monday, start=at(11, day=5), now=NOW)
+    monday.refresh_from_db()
+    assert monday.location == branch  # kept with the new time
+
+
 def test_a_taken_time_is_409_with_nearest_alternatives(clinic):
     book(clinic, at(9))
     with pytest.raises(ApplicationError) as refused:
