@@ -7,9 +7,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import (
-    Count,
-)
+from django.db.models import Count
 from django.utils import timezone
 
 from caresync.accounts.models import Organization, User
@@ -367,24 +365,18 @@ def appointment_book(
     if patient.organization_id != organization.pk or not patient.is_active:
         raise ApplicationError("Patient not found.", code="not_found", status_code=404)
     _refuse_outside_window(service, start, now)
-    practitioner_ids = [practitioner.pk] if practitioner else None
-    slot, location_id = _free_slot(
-        organization=organization,
-        service=service,
-        patient=patient,
-        start=start,
-        practitioner_ids=practitioner_ids,
-        now=now,
-    )
+    # What was asked for: the slot check and a lost race's alternatives both read it.
+    asked = {
+        "organization": organization,
+        "service": service,
+        "patient": patient,
+        "start": start,
+        "practitioner_ids": [practitioner.pk] if practitioner else None,
+        "now": now,
+    }
+    slot, location_id = _free_slot(**asked)
     needs_approval = request_only or service.requires_approval
-    with _refusing_lost_races(
-        organization=organization,
-        service=service,
-        start=start,
-        practitioner_ids=practitioner_ids,
-        patient=patient,
-        now=now,
-    ):
+    with _refusing_lost_races(**asked):
         appointment = Appointment.objects.create(
             organization=organization,
             patient=patient,
@@ -472,30 +464,23 @@ def appointment_reschedule(
             fields={"start": [{"code": "unchanged", "message": "Choose a different time."}]},
         )
     _refuse_outside_window(service, start, now)
-    slot, location_id = _free_slot(
-        organization=appointment.organization,
-        service=service,
-        patient=appointment.patient,
-        start=start,
-        practitioner_ids=[practitioner.pk],
-        now=now,
-        moving=appointment,
-        duration=duration,
-    )
+    # What was asked for: the slot check and a lost race's alternatives both read it.
+    asked = {
+        "organization": appointment.organization,
+        "service": service,
+        "patient": appointment.patient,
+        "start": start,
+        "practitioner_ids": [practitioner.pk],
+        "now": now,
+    }
+    slot, location_id = _free_slot(**asked, moving=appointment, duration=duration)
     previous_status, previous_start = appointment.status, appointment.start
     old_practitioner_id, old_end = appointment.practitioner_id, appointment.end
     appointment.start, appointment.end = slot.start, slot.end
     appointment.practitioner_id = slot.practitioner_id
     appointment.location_id = location_id
     appointment.status = S.PROPOSED if propose else RESCHEDULABLE[appointment.status]
-    with _refusing_lost_races(
-        organization=appointment.organization,
-        service=service,
-        start=start,
-        practitioner_ids=[practitioner.pk],
-        patient=appointment.patient,
-        now=now,
-    ):
+    with _refusing_lost_races(**asked):
         appointment.save(
             update_fields=["start", "end", "practitioner", "location", "status", "updated_at"]
         )
